@@ -1,0 +1,1 @@
+"""kaldibridge.cli."""
