@@ -706,13 +706,45 @@ def save(
         )
 
     data = _encode_samples(frames, subtype)
+    odd_aiff = major == "AIFF" and subtype in ("PCM_S8", "PCM_U8") and data.size % 2 == 1
     try:
-        if hasattr(dst, "write") and not is_path:
+        if odd_aiff:
+            buf = io.BytesIO()
+            sf.write(buf, data, int(sample_rate), subtype=subtype, format=major, endian=endian)
+            blob = _fix_odd_aiff(buf.getvalue(), data.shape[0], data.size)
+            if hasattr(dst, "write") and not is_path:
+                dst.write(blob)  # type: ignore[union-attr]
+            else:
+                with open(name, "wb") as fh:
+                    fh.write(blob)
+        elif hasattr(dst, "write") and not is_path:
             sf.write(dst, data, int(sample_rate), subtype=subtype, format=major, endian=endian)
         else:
             sf.write(name, data, int(sample_rate), subtype=subtype, format=major, endian=endian)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise KaldiIOError(f"{name}: cannot write audio ({_sf_message(exc)})") from None
+    except OSError as exc:
+        raise KaldiIOError(f"{name}: cannot write audio ({exc})") from None
+
+
+def _fix_odd_aiff(blob: bytes, frames: int, nbytes: int) -> bytes:
+    """Repairs libsndfile's 8-bit AIFF with an odd byte count.
+
+    libsndfile counts the chunk's pad byte as an extra sample frame in both
+    ``COMM.numSampleFrames`` and the ``SSND`` size; set them to the real values
+    (the pad byte stays, outside the chunk, as the format wants).
+    """
+    out = bytearray(blob)
+    pos = 12
+    while pos + 8 <= len(out):
+        tag = bytes(out[pos: pos + 4])
+        size = int.from_bytes(out[pos + 4: pos + 8], "big")
+        if tag == b"COMM":
+            out[pos + 10: pos + 14] = frames.to_bytes(4, "big")
+        elif tag == b"SSND":
+            out[pos + 4: pos + 8] = (8 + nbytes).to_bytes(4, "big")
+        pos += 8 + size + (size & 1)
+    return bytes(out)
 
 
 def _encode_samples(frames: np.ndarray, subtype: str) -> np.ndarray:
