@@ -11,7 +11,13 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
-from kaldibridge.errors import FormatError, KaldiBridgeError, KaldiIOError, TableKeyError
+from kaldibridge.errors import (
+    FormatError,
+    KaldiBridgeError,
+    KaldiIOError,
+    PipeError,
+    TableKeyError,
+)
 from kaldibridge.kaldi.table.holders import Holder, get_holder
 from kaldibridge.kaldi.table.specifiers import (
     Rspecifier,
@@ -118,7 +124,11 @@ class _StreamCache:
         kind = classify_rxfilename(rx)
         if kind in ("pipe", "stdin"):
             with open_rx(rx, allow_pipes=self._allow_pipes) as s:
-                value = holder.read(s)
+                try:
+                    value = holder.read(s)
+                except (KaldiBridgeError, *_PARSE_ERRORS) as e:
+                    s.raise_if_pipe_failed(str(e))
+                    raise
             return value
         path, offset = (rx, 0) if kind == "file" else split_offset(rx)
         s = self._open.get(path)
@@ -215,7 +225,11 @@ class SequentialTableReader:
                 value = holder.read(s)
             except (KaldiBridgeError, *_PARSE_ERRORS) as e:
                 where = f"reading archive {name!r}" + (f", key {key!r}" if key else f" at offset {pos}")
-                err = _rewrap(e, where)
+                try:
+                    s.raise_if_pipe_failed(f"{where}: {e}")
+                except KaldiBridgeError as pipe_err:
+                    e = pipe_err
+                err = _rewrap(e, where) if not isinstance(e, PipeError) else e
                 if self.spec.permissive:
                     _log.warning("%s (stopping early: permissive mode)", err)
                     break

@@ -203,10 +203,15 @@ class InputStream:
             f"{self.name!r}: unexpected end of data reading {what} at offset {start} "
             f"(wanted {wanted} bytes, got {got})"
         )
-        self._raise_if_pipe_failed(msg)
+        self.raise_if_pipe_failed(msg)
         raise FormatError(msg)
 
-    def _raise_if_pipe_failed(self, msg: str) -> None:
+    def raise_if_pipe_failed(self, msg: str) -> None:
+        """For a pipe whose command failed, raises PipeError with the status and ``msg``.
+
+        Called when reading went wrong, so that the failed command (not the short or
+        empty data it left) is reported. Does nothing for files or successful commands.
+        """
         if self._proc is None:
             return
         try:
