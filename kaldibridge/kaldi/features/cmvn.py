@@ -1,0 +1,370 @@
+"""Kaldi's cepstral mean and variance normalization: CMVN statistics and their use.
+
+CMVN stats are Kaldi's ``(2, dim + 1)`` float64 matrix: row 0 holds the per-dimension
+sums of the features and, in its last column, the frame count (sum of weights); row 1
+holds the sums of squares (last column 0). Stats of several utterances add up.
+
+Every function accepts numpy arrays or torch tensors and returns the same kind; leading
+batch dimensions are allowed (``(..., frames, dim)`` features with ``(..., 2, dim + 1)``
+stats), so a padded batch can be normalized on a GPU in one call.
+
+Kaldi: ``src/transform/cmvn.cc`` (``AccCmvnStats``, ``ApplyCmvn``, ``ApplyCmvnReverse``,
+``FakeStatsForSomeDims``), ``SlidingWindowCmn`` in ``src/feat/feature-functions.cc``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from kaldibridge.errors import FormatError, OptionError
+from kaldibridge.functional.cmvn import sliding_window_cmn
+from kaldibridge.kaldi.options import OptionGroup, option
+
+__all__ = [
+    "SlidingWindowCmnOptions",
+    "compute_cmvn_stats",
+    "apply_cmvn",
+    "fake_stats_for_some_dims",
+    "cmvn_stats_to_mean_var",
+    "apply_cmvn_sliding",
+    "parse_skip_dims",
+]
+
+_log = logging.getLogger(__name__)
+
+#: Kaldi floors the variance of ``ApplyCmvn`` at this value.
+CMVN_VAR_FLOOR = 1.0e-20
+#: Kaldi floors the sliding-window variance at this value.
+SLIDING_VAR_FLOOR = 1.0e-10
+
+
+@dataclass(frozen=True)
+class SlidingWindowCmnOptions(OptionGroup):
+    """Options of sliding-window CMN (apply-cmvn-sliding).
+
+    Kaldi: ``SlidingWindowCmnOptions``.
+    """
+
+    cmn_window: int = option(600, "Window length in frames of the running mean (and variance).")
+    min_cmn_window: int = option(
+        100,
+        "Smallest window used at the start of an utterance when the window is not "
+        "centred (latency only at the start); ignored with --center=true.",
+        cpp="min_window",
+    )
+    max_warnings: int = option(
+        5, "Most variance-flooring warnings printed per utterance (0: none, -1: all)."
+    )
+    norm_vars: bool = option(
+        False, "Also normalize the variance to one within the window.", cpp="normalize_variance"
+    )
+    center: bool = option(
+        False,
+        "Centre the window on the current frame (as far as the utterance allows); "
+        "otherwise it ends at the current frame.",
+    )
+
+    def validate(self) -> None:
+        if self.cmn_window <= 0:
+            raise OptionError(f"--cmn-window must be positive, got {self.cmn_window}")
+        if self.center and not 0 < self.min_cmn_window <= self.cmn_window:
+            raise OptionError(
+                f"--min-cmn-window must be in (0, --cmn-window] with --center=true, got "
+                f"{self.min_cmn_window} (cmn-window {self.cmn_window})"
+            )
+
+
+def _as_tensor(x: Any) -> tuple[Tensor, bool]:
+    if isinstance(x, Tensor):
+        return x, False
+    return torch.from_numpy(np.asarray(x)), True
+
+
+def _back(t: Tensor, was_numpy: bool) -> Any:
+    return t.numpy() if was_numpy else t
+
+
+def compute_cmvn_stats(feats: Any, weights: Any | None = None) -> Any:
+    """Accumulate CMVN statistics of one utterance (or a batch).
+
+    Args:
+        feats: float32 features ``(..., frames, dim)``, ``dim > 0``.
+        weights: optional per-frame weights ``(..., frames)``; frames with weight 0 are
+            skipped (a padded batch passes a 0/1 mask here).
+
+    Returns:
+        float64 stats ``(..., 2, dim + 1)``, numpy or torch like ``feats``.
+
+    Raises:
+        FormatError: ``dim == 0`` (an empty 0x0 matrix) or weights of the wrong length.
+
+    Products are rounded to float32 before they are summed in float64, as Kaldi does
+    (``x * x * w`` in float), so results match Kaldi to summation order.
+
+    Kaldi: ``InitCmvnStats`` + ``AccCmvnStats``.
+    Differences: an empty matrix raises an error instead of failing an assertion.
+    """
+    x, was_numpy = _as_tensor(feats)
+    if x.dim() < 2:
+        raise FormatError(f"CMVN stats need a (frames, dim) matrix, got shape {tuple(x.shape)}")
+    dim = x.shape[-1]
+    if dim == 0:
+        raise FormatError(
+            f"cannot compute CMVN stats of a matrix with {x.shape[-2]} rows and 0 columns"
+        )
+    x = x.to(torch.float32)
+    if weights is None:
+        first = x
+        second = x * x
+        count = torch.full(x.shape[:-2], float(x.shape[-2]), dtype=torch.float64, device=x.device)
+    else:
+        w, _ = _as_tensor(weights)
+        w = w.to(device=x.device, dtype=torch.float32)
+        if w.shape != x.shape[:-1]:
+            raise FormatError(
+                f"weights have shape {tuple(w.shape)} but features have {tuple(x.shape[:-1])} frames"
+            )
+        wc = w.unsqueeze(-1)
+        first = x * wc
+        second = x * x * wc
+        count = w.to(torch.float64).sum(-1)
+    sums = first.to(torch.float64).sum(-2)
+    sumsq = second.to(torch.float64).sum(-2)
+    stats = torch.zeros(x.shape[:-2] + (2, dim + 1), dtype=torch.float64, device=x.device)
+    stats[..., 0, :dim] = sums
+    stats[..., 0, dim] = count
+    stats[..., 1, :dim] = sumsq
+    return _back(stats, was_numpy)
+
+
+def fake_stats_for_some_dims(stats: Any, dims: Sequence[int]) -> Any:
+    """Stats that leave dimensions ``dims`` unnormalized (mean 0, variance 1).
+
+    Args:
+        stats: ``(..., 2, dim + 1)`` CMVN stats (not modified).
+        dims: dimensions to neutralize, each in ``[0, dim)``.
+
+    Returns:
+        A modified copy.
+
+    Kaldi: ``FakeStatsForSomeDims``.
+    """
+    s, was_numpy = _as_tensor(stats)
+    if s.dim() < 2 or s.shape[-2] != 2 or s.shape[-1] < 2:
+        raise FormatError(f"expected CMVN stats with 2 rows, got shape {tuple(s.shape)}")
+    dim = s.shape[-1] - 1
+    s = s.clone()
+    dims = list(dims)
+    bad = [d for d in dims if not 0 <= d < dim]
+    if bad:
+        raise OptionError(f"skip dims {bad} out of range for CMVN stats of dimension {dim}")
+    if dims:
+        idx = torch.tensor(dims, dtype=torch.int64, device=s.device)
+        s[..., 0, idx] = 0.0
+        s[..., 1, idx] = s[..., 0, dim : dim + 1].expand(s.shape[:-2] + (len(dims),))
+    return _back(s, was_numpy)
+
+
+def parse_skip_dims(text: str) -> list[int]:
+    """Parse a colon-separated integer list such as ``"13:14:15"`` (empty -> ``[]``).
+
+    Raises:
+        OptionError: a field that is not an integer.
+    """
+    if text == "":
+        return []
+    out = []
+    for field in text.split(":"):
+        try:
+            out.append(int(field.strip(), 10))
+        except ValueError:
+            raise OptionError(
+                f"bad list of dimensions {text!r} (should be colon-separated list of integers)"
+            ) from None
+    return out
+
+
+def _check_stats(s: Tensor, x: Tensor, norm_vars: bool) -> Tensor:
+    dim = s.shape[-1] - 1
+    rows = s.shape[-2] if s.dim() >= 2 else 0
+    if s.dim() < 2 or rows > 2 or rows < 1 or x.shape[-1] != dim:
+        raise FormatError(
+            f"Dim mismatch: cmvn {rows}x{s.shape[-1] if s.dim() else 0}, feats "
+            f"{x.shape[-2]}x{x.shape[-1]}"
+        )
+    if rows == 1 and norm_vars:
+        raise FormatError(
+            "You requested variance normalization but no variance stats are supplied."
+        )
+    count = s[..., 0, dim]
+    low = count < 1.0
+    if bool(low.any()):
+        bad = float(count[low].flatten()[0])
+        raise FormatError(
+            f"Insufficient stats for cepstral mean and variance normalization: count = {bad:g}"
+        )
+    return count
+
+
+def _variance(s: Tensor, count: Tensor, dim: int) -> tuple[Tensor, Tensor]:
+    mean = s[..., 0, :dim] / count.unsqueeze(-1)
+    var = s[..., 1, :dim] / count.unsqueeze(-1) - mean * mean
+    low = var < CMVN_VAR_FLOOR
+    if bool(low.any()):
+        for v in var[low].flatten().tolist()[:100]:
+            _log.warning("Flooring cepstral variance from %g to %g", v, CMVN_VAR_FLOOR)
+        var = var.clamp(min=CMVN_VAR_FLOOR)
+    return mean, var
+
+
+def apply_cmvn(
+    feats: Any, stats: Any, norm_vars: bool = False, *, reverse: bool = False
+) -> Any:
+    """Normalize features with CMVN stats (or, with ``reverse``, undo it).
+
+    Args:
+        feats: float32 features ``(..., frames, dim)``.
+        stats: ``(..., 1 or 2, dim + 1)`` stats (float64 preferred); leading dimensions
+            broadcast with ``feats``'s.
+        norm_vars: also normalize variances (needs the second row).
+        reverse: map zero-mean unit-variance features to the stats' mean and variance.
+
+    Returns:
+        float32 features like ``feats`` (numpy or torch).
+
+    Raises:
+        FormatError: dimension mismatch, missing variance row, or count < 1.
+
+    Offsets and scales are computed in float64 and rounded to float32, then applied in
+    float32, exactly as Kaldi does; variances below 1e-20 are floored with a warning.
+
+    Kaldi: ``ApplyCmvn`` / ``ApplyCmvnReverse`` (apply-cmvn).
+    """
+    x, was_numpy = _as_tensor(feats)
+    s, _ = _as_tensor(stats)
+    s = s.to(device=x.device, dtype=torch.float64)
+    x = x.to(torch.float32)
+    count = _check_stats(s, x, norm_vars)
+    dim = x.shape[-1]
+    if not reverse and not norm_vars:
+        # Kaldi: offset = float(-1/count) * mean_stats, rounded to float
+        alpha = (-1.0 / count).to(torch.float32).to(torch.float64)
+        offset = (alpha.unsqueeze(-1) * s[..., 0, :dim]).to(torch.float32)
+        return _back(x + offset.unsqueeze(-2), was_numpy)
+    if not norm_vars:  # reverse, means only
+        offset = (s[..., 0, :dim] / count.unsqueeze(-1)).to(torch.float32)
+        return _back(x + offset.unsqueeze(-2), was_numpy)
+    mean, var = _variance(s, count, dim)
+    if reverse:
+        scale = var.sqrt()
+        offset = mean
+    else:
+        scale = 1.0 / var.sqrt()
+        if bool((~torch.isfinite(scale)).any()):
+            raise FormatError("NaN or infinity in cepstral mean/variance computation")
+        offset = -(mean * scale)
+    y = x * scale.to(torch.float32).unsqueeze(-2) + offset.to(torch.float32).unsqueeze(-2)
+    return _back(y, was_numpy)
+
+
+def cmvn_stats_to_mean_var(stats: Any) -> Any:
+    """Convert stats to a ``(..., 2, dim)`` matrix of means (row 0) and variances (row 1).
+
+    Raises:
+        FormatError: not two rows, or a count <= 0.
+
+    Kaldi: modify-cmvn-stats ``--convert-to-mean-and-var``.
+    """
+    s, was_numpy = _as_tensor(stats)
+    s = s.to(torch.float64)
+    if s.dim() < 2 or s.shape[-2] != 2:
+        raise FormatError("Expected input to be CMVN stats (should have two rows)")
+    dim = s.shape[-1] - 1
+    count = s[..., 0, dim]
+    if bool((count <= 0).any()):
+        raise FormatError("Zero or negative count in CMVN stats")
+    mean = s[..., 0, :dim] / count.unsqueeze(-1)
+    var = s[..., 1, :dim] / count.unsqueeze(-1) - mean * mean
+    return _back(torch.stack([mean, var], dim=-2), was_numpy)
+
+
+def apply_cmvn_sliding(
+    feats: Any,
+    opts: SlidingWindowCmnOptions | None = None,
+    *,
+    lengths: Any | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Sliding-window CMN of one utterance or a padded batch, with Kaldi's warnings.
+
+    Args:
+        feats: float32 features ``(frames, dim)`` or a padded batch ``(batch, frames,
+            dim)`` with ``lengths``.
+        opts: options; keywords (``cmn_window=300``...) override them.
+        lengths: valid lengths of a batch.
+
+    Returns:
+        float32 normalized features like ``feats`` (numpy or torch).
+
+    Computed in float64 (as Kaldi does), returned as float32. With ``norm_vars``, frames
+    whose window variance fell below 1e-10 log Kaldi's warning (at most
+    ``max_warnings`` per utterance, then a note that the rest are suppressed).
+
+    Kaldi: ``SlidingWindowCmn`` (apply-cmvn-sliding).
+    """
+    o = opts or SlidingWindowCmnOptions()
+    if kwargs:
+        o = o.replace(**kwargs)
+    o.validate()
+    x, was_numpy = _as_tensor(feats)
+    lens = None
+    if lengths is not None:
+        lens, _ = _as_tensor(lengths)
+    if x.shape[-2] == 0:
+        raise FormatError("sliding-window CMN of an empty feature matrix")
+    out, floored = sliding_window_cmn(
+        x.to(torch.float32),
+        o.cmn_window,
+        o.min_cmn_window,
+        o.center,
+        o.norm_vars,
+        lengths=lens,
+        var_floor=SLIDING_VAR_FLOOR,
+        return_num_floored=True,
+    )
+    if o.norm_vars and bool((floored > 0).any()):
+        _warn_floored(x, floored, lens, o)
+    return _back(out, was_numpy)
+
+
+def _warn_floored(x: Tensor, floored: Tensor, lens: Tensor | None, o: SlidingWindowCmnOptions) -> None:
+    from kaldibridge.functional.cmvn import sliding_window_bounds
+
+    floored2 = floored.reshape(-1, floored.shape[-1])
+    for b in range(floored2.shape[0]):
+        n = int(lens[b]) if lens is not None else x.shape[-2]
+        if n <= 1:
+            continue
+        frames = torch.nonzero(floored2[b, :n] > 0).flatten().tolist()
+        if not frames:
+            continue
+        start, end = sliding_window_bounds(n, o.cmn_window, o.min_cmn_window, o.center)
+        limit = len(frames) if o.max_warnings < 0 else min(len(frames), o.max_warnings + 1)
+        for i, t in enumerate(frames[:limit]):
+            if i == o.max_warnings:
+                _log.warning(
+                    "Suppressing the remaining variance flooring warnings. Run program with "
+                    "--max-warnings=-1 to see all warnings."
+                )
+            else:
+                _log.warning(
+                    "Flooring when normalizing variance, floored %d elements; num-frames was %d",
+                    int(floored2[b, t]),
+                    int(end[t] - start[t]),
+                )
