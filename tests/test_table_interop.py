@@ -136,7 +136,7 @@ def test_kaldi_io_both_ways(tmp_path: Path, kaldi_io) -> None:  # noqa: ANN001
     with open(tmp_path / "ki.ark", "wb") as f:
         kaldi_io.write_vec_int(f, np.array([9, 8, 7], np.int32), key="x")
     assert dict(SequentialTableReader(f"ark:{tmp_path}/ki.ark", "int_vector"))["x"].tolist() == [9, 8, 7]
+    post2 = [[(1, 0.5), (2, 0.5)], [(3, 0.75), (4, 0.25)]]  # kaldi-io wants equal frame sizes
     with open(tmp_path / "kp.ark", "wb") as f:
-        kaldi_io.write_post(f, post, key="y")
-    got_post = dict(SequentialTableReader(f"ark:{tmp_path}/kp.ark", "posterior"))["y"]
-    assert [[(i, pytest.approx(w)) for i, w in fr] for fr in got_post] == post
+        kaldi_io.write_post(f, post2, key="y")
+    assert dict(SequentialTableReader(f"ark:{tmp_path}/kp.ark", "posterior"))["y"] == post2
