@@ -1,0 +1,887 @@
+"""Kaldi pitch: raw (NCCF, pitch) extraction and its post-processing.
+
+The extractor follows Ghahremani et al. (ICASSP 2014) as Kaldi implements it:
+
+1. the int16-scale waveform is low-passed and resampled to ``resample_frequency``
+   (:func:`kaldibridge.functional.resample.linear_resample`);
+2. for every frame, the normalized cross-correlation (NCCF) between the first
+   ``frame_length`` of the window and the window shifted by each integer lag is computed
+   twice: with a "ballast" term proportional to the squared signal power in the
+   denominator (used for the pitch search) and without it (reported as the NCCF);
+3. both are resampled from the integer lags onto a log-spaced lag grid (ratio
+   ``1 + delta_pitch``);
+4. a Viterbi search over the lag grid picks the pitch track; the transition cost is
+   ``penalty_factor * (log(1 + delta_pitch) * (j - i))**2``.
+
+All frames of a chunk are handled at once (NCCF by FFT, resampling as one matrix product);
+the Viterbi recursion loops over frames with each step vectorized over lags.
+The online behaviour of Kaldi (``--frames-per-chunk``, ``--simulate-first-pass-online``,
+``--recompute-frame``, ``--max-frames-latency``, ``--nccf-ballast-online``) is reproduced:
+the energy used for the ballast term is the one known when each chunk arrives, the first
+``recompute_frame`` frames are re-searched once the energy estimate is revised, and the
+first-pass output reads the traceback as it stood after each chunk.
+
+Post-processing (:func:`process_kaldi_pitch`) turns (NCCF, pitch) into the ASR features:
+the POV feature ``(1.0001 - nccf)**0.15 - 1``, the log-pitch minus its POV-weighted mean
+over a sliding window, the delta of the log-pitch with glibc-``rand()`` noise exactly as
+Kaldi draws it, and optionally the raw log-pitch.
+
+Kaldi: ``src/feat/pitch-functions.cc`` (``OnlinePitchFeature``, ``OnlineProcessPitch``,
+``ComputeKaldiPitch``, ``ProcessPitch``, ``ComputeAndProcessKaldiPitch``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from kaldibridge.errors import OptionError
+from kaldibridge.functional.resample import (
+    arbitrary_resample_matrix,
+    linear_resample,
+    linear_resample_num_output,
+)
+from kaldibridge.kaldi.features.pitch_rand import GlibcRandom
+from kaldibridge.kaldi.options import OptionGroup, option
+
+__all__ = [
+    "PitchExtractionOptions",
+    "ProcessPitchOptions",
+    "compute_kaldi_pitch",
+    "process_kaldi_pitch",
+    "compute_and_process_kaldi_pitch",
+    "KaldiPitch",
+    "ProcessKaldiPitch",
+    "GlibcRandom",
+]
+
+_log = logging.getLogger("kaldibridge.kaldi.features.pitch")
+_F32 = np.float32
+
+
+# =========================================================================== options
+
+
+@dataclass(frozen=True)
+class PitchExtractionOptions(OptionGroup):
+    """Options of the raw pitch extractor (``compute-kaldi-pitch-feats``).
+
+    Kaldi: ``PitchExtractionOptions``.
+    """
+
+    sample_frequency: float = option(16000.0, "Sample rate of the input waveform in Hz.", cpp="samp_freq")
+    frame_length: float = option(25.0, "Analysis window length in milliseconds.", cpp="frame_length_ms")
+    frame_shift: float = option(10.0, "Frame step in milliseconds.", cpp="frame_shift_ms")
+    preemphasis_coefficient: float = option(
+        0.0, "Pre-emphasis applied to each window before correlation (deprecated).", cpp="preemph_coeff"
+    )
+    min_f0: float = option(50.0, "Lowest pitch searched, in Hz.")
+    max_f0: float = option(400.0, "Highest pitch searched, in Hz.")
+    soft_min_f0: float = option(10.0, "Soft lower bound on pitch (Hz): long lags are penalized with this weight.")
+    penalty_factor: float = option(0.1, "Weight of the pitch-change cost between frames.")
+    lowpass_cutoff: float = option(1000.0, "Cutoff of the low-pass filter applied before resampling (Hz).")
+    resample_frequency: float = option(
+        4000.0, "Rate the signal is resampled to before correlation; above twice the cutoff.", cpp="resample_freq"
+    )
+    delta_pitch: float = option(0.005, "Relative spacing of the log-spaced lag grid.")
+    nccf_ballast: float = option(7000.0, "Scale of the energy term that damps the NCCF of quiet frames.")
+    nccf_ballast_online: bool = option(
+        False, "Debug: compute the ballast energy only up to the current frame."
+    )
+    lowpass_filter_width: int = option(1, "Half-width (zero crossings) of the low-pass resampling filter.")
+    upsample_filter_width: int = option(5, "Half-width (zero crossings) of the filter that interpolates the NCCF.")
+    max_frames_latency: int = option(
+        0, "Most frames the first-pass traceback may lag behind (with chunked first-pass output)."
+    )
+    frames_per_chunk: int = option(0, "Feed the waveform in chunks of this many frames, as online decoding does.")
+    simulate_first_pass_online: bool = option(
+        False, "Output what an online decoder sees on its first pass (needs --frames-per-chunk)."
+    )
+    recompute_frame: int = option(
+        500, "Frame at which early frames are re-searched with a revised energy estimate (online mode)."
+    )
+    snip_edges: bool = option(
+        True, "If false, frames are centred on multiples of the shift and the count is length / shift."
+    )
+
+    def validate(self) -> None:
+        if not (self.sample_frequency > 0 and self.resample_frequency > 0):
+            raise OptionError("pitch: --sample-frequency and --resample-frequency must be positive")
+        if not (0 < self.min_f0 < self.max_f0):
+            raise OptionError(f"pitch: need 0 < --min-f0 < --max-f0, got {self.min_f0} and {self.max_f0}")
+        if self.frame_shift <= 0 or self.frame_length <= 0:
+            raise OptionError("pitch: --frame-shift and --frame-length must be positive")
+        if self.delta_pitch <= 0:
+            raise OptionError(f"pitch: --delta-pitch must be positive, got {self.delta_pitch}")
+        if self.lowpass_filter_width <= 0 or self.upsample_filter_width <= 0:
+            raise OptionError("pitch: filter widths must be positive")
+        if self.frames_per_chunk < 0:
+            raise OptionError(f"pitch: --frames-per-chunk must be >= 0, got {self.frames_per_chunk}")
+
+    # Kaldi's NccfWindowSize / NccfWindowShift (single-precision product, then /1000 in double).
+    @property
+    def nccf_window_size(self) -> int:
+        return int(float(_F32(self.resample_frequency) * _F32(self.frame_length)) / 1000.0)
+
+    @property
+    def nccf_window_shift(self) -> int:
+        return int(float(_F32(self.resample_frequency) * _F32(self.frame_shift)) / 1000.0)
+
+
+@dataclass(frozen=True)
+class ProcessPitchOptions(OptionGroup):
+    """Options of pitch post-processing (``process-kaldi-pitch-feats``).
+
+    Kaldi: ``ProcessPitchOptions`` (``--srand`` is a tool flag, see the CLI).
+    """
+
+    pitch_scale: float = option(2.0, "Scale of the mean-normalized log-pitch feature.")
+    pov_scale: float = option(2.0, "Scale of the probability-of-voicing feature.")
+    pov_offset: float = option(0.0, "Offset added to the scaled POV feature (a stand-in for CMN online).")
+    delta_pitch_scale: float = option(10.0, "Scale of the delta log-pitch feature.")
+    delta_pitch_noise_stddev: float = option(
+        0.005, "Standard deviation of the Gaussian noise added to delta log-pitch before scaling."
+    )
+    normalization_left_context: int = option(75, "Frames of left context of the log-pitch mean window.")
+    normalization_right_context: int = option(75, "Frames of right context of the log-pitch mean window.")
+    delta_window: int = option(2, "Frames on each side used by the delta computation.")
+    delay: int = option(0, "Delay the output by this many frames (the first frame is repeated).")
+    add_pov_feature: bool = option(True, "Output the POV feature (warped NCCF).")
+    add_normalized_log_pitch: bool = option(True, "Output log-pitch minus its POV-weighted local mean.")
+    add_delta_pitch: bool = option(True, "Output the delta of the log-pitch.")
+    add_raw_log_pitch: bool = option(False, "Output the raw log-pitch.")
+
+    def validate(self) -> None:
+        if not (self.add_pov_feature or self.add_normalized_log_pitch or self.add_delta_pitch or self.add_raw_log_pitch):
+            raise OptionError("process pitch: at least one of the --add-* features must be selected")
+        if self.delta_window <= 0:
+            raise OptionError(f"process pitch: --delta-window must be positive, got {self.delta_window}")
+        if self.delay < 0 or self.normalization_left_context < 0 or self.normalization_right_context < 0:
+            raise OptionError("process pitch: --delay and the normalization contexts must be >= 0")
+
+    @property
+    def dim(self) -> int:
+        return int(self.add_pov_feature) + int(self.add_normalized_log_pitch) + int(self.add_delta_pitch) + int(
+            self.add_raw_log_pitch
+        )
+
+
+def _resolve(cls: type, opts: Any, overrides: dict[str, Any]) -> Any:
+    if opts is None:
+        opts = cls()
+    elif not isinstance(opts, cls):
+        raise OptionError(f"expected {cls.__name__}, got {type(opts).__name__}")
+    return opts.replace(**overrides) if overrides else opts
+
+
+# =========================================================================== setup
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """Quantities derived once from the options (Kaldi's constructor work)."""
+
+    fs: int
+    rs: int
+    shift: int
+    basic: int
+    first_lag: int
+    last_lag: int
+    lags: np.ndarray  # (L,) float32 log-spaced lags in seconds
+    inv_lags: np.ndarray  # (L,) float32 pitch in Hz of each state
+    weights: np.ndarray  # (num_measured_lags, L) float32 NCCF interpolation
+    trans: np.ndarray  # (L, L) float32 transition costs (j - i)^2 * factor, row i, column j
+    soft_lags: np.ndarray  # (L,) float32 soft_min_f0 * lags
+    fft_size: int
+
+    @property
+    def full(self) -> int:
+        return self.basic + self.last_lag
+
+    @property
+    def num_lags(self) -> int:
+        return int(self.lags.shape[0])
+
+
+def _select_lags(min_f0: float, max_f0: float, delta_pitch: float) -> np.ndarray:
+    min_lag = _F32(1.0 / float(_F32(max_f0)))
+    max_lag = _F32(1.0 / float(_F32(min_f0)))
+    step = 1.0 + float(_F32(delta_pitch))
+    out = []
+    lag = min_lag
+    while lag <= max_lag:
+        out.append(lag)
+        lag = _F32(float(lag) * step)
+    return np.asarray(out, dtype=np.float32)
+
+
+@lru_cache(maxsize=16)
+def _make_setup(opts: PitchExtractionOptions) -> _Setup:
+    fs_f, rs_f = float(_F32(opts.sample_frequency)), float(_F32(opts.resample_frequency))
+    if fs_f != int(fs_f) or rs_f != int(rs_f):
+        raise OptionError(
+            f"pitch: sample and resample frequencies must be whole numbers of Hz, got {fs_f} and {rs_f}"
+        )
+    cutoff = float(_F32(opts.lowpass_cutoff))
+    if not (cutoff > 0 and 2 * cutoff <= fs_f and 2 * cutoff <= rs_f):
+        raise OptionError(
+            f"pitch: --lowpass-cutoff={cutoff} must be positive and at most half of the sample frequency "
+            f"{fs_f} and of the resample frequency {rs_f}"
+        )
+    uw = int(opts.upsample_filter_width)
+    outer_min_lag = 1.0 / float(_F32(opts.max_f0)) - uw / (2.0 * rs_f)
+    outer_max_lag = 1.0 / float(_F32(opts.min_f0)) + uw / (2.0 * rs_f)
+    first_lag = int(math.ceil(rs_f * outer_min_lag))
+    last_lag = int(math.floor(rs_f * outer_max_lag))
+    if first_lag < 0:
+        raise OptionError("pitch: --max-f0 is too high for the resample frequency and upsample filter width")
+    lags = _select_lags(opts.min_f0, opts.max_f0, opts.delta_pitch)
+    if lags.size == 0:
+        raise OptionError("pitch: empty lag grid; check --min-f0, --max-f0 and --delta-pitch")
+    offset = _F32(_F32(-first_lag) / _F32(rs_f))
+    lags_offset = (lags + offset).astype(np.float32)
+    num_measured = last_lag + 1 - first_lag
+    weights = arbitrary_resample_matrix(num_measured, rs_f, float(_F32(rs_f * 0.5)), lags_offset, uw)
+    delta_pitch_sq = _F32(math.log(1.0 + float(_F32(opts.delta_pitch))) ** 2)
+    factor = _F32(delta_pitch_sq * _F32(opts.penalty_factor))
+    idx = np.arange(lags.size, dtype=np.int64)
+    d2 = ((idx[None, :] - idx[:, None]) ** 2).astype(np.float32)
+    trans = (d2 * factor).astype(np.float32)
+    soft = (_F32(opts.soft_min_f0) * lags).astype(np.float32)
+    inv = (1.0 / lags.astype(np.float64)).astype(np.float32)
+    basic = opts.nccf_window_size
+    full = basic + last_lag
+    fft_size = 1 << int(math.ceil(math.log2(max(2, full + basic))))
+    for a in (lags, inv, weights, trans, soft):
+        a.setflags(write=False)
+    return _Setup(
+        fs=int(fs_f),
+        rs=int(rs_f),
+        shift=opts.nccf_window_shift,
+        basic=basic,
+        first_lag=first_lag,
+        last_lag=last_lag,
+        lags=lags,
+        inv_lags=inv,
+        weights=weights,
+        trans=trans,
+        soft_lags=soft,
+        fft_size=fft_size,
+    )
+
+
+# =========================================================================== NCCF
+
+
+def _nccf_terms(windows: np.ndarray, su: _Setup) -> tuple[np.ndarray, np.ndarray]:
+    """Inner products and energy products for every frame and integer lag.
+
+    Args:
+        windows: ``(frames, full)`` float64 windows (already pre-emphasized if requested).
+
+    Returns:
+        ``(inner, norm)``, each ``(frames, num_measured_lags)`` float64: the dot product of
+        the first ``basic`` samples with the window shifted by each lag, and ``e1 * e2``.
+    """
+    basic = su.basic
+    zm = windows - windows[:, :basic].mean(axis=1, keepdims=True)
+    v1 = zm[:, :basic]
+    e1 = np.einsum("ij,ij->i", v1, v1)
+    n = su.fft_size
+    spec_full = np.fft.rfft(zm, n)
+    spec_v1 = np.fft.rfft(v1, n)
+    corr = np.fft.irfft(spec_full * np.conj(spec_v1), n)
+    inner = corr[:, su.first_lag : su.last_lag + 1]
+    sq = np.concatenate([np.zeros((zm.shape[0], 1)), np.cumsum(zm * zm, axis=1)], axis=1)
+    lags = np.arange(su.first_lag, su.last_lag + 1)
+    e2 = sq[:, lags + basic] - sq[:, lags]
+    return inner, e1[:, None] * e2
+
+
+def _nccf(inner: np.ndarray, norm: np.ndarray, ballast: np.ndarray | float) -> np.ndarray:
+    den = np.sqrt(norm + ballast)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(den != 0.0, inner / np.where(den != 0.0, den, 1.0), 0.0)
+    return out
+
+
+# =========================================================================== tracker
+
+
+class _PitchTracker:
+    """Kaldi's ``OnlinePitchFeatureImpl`` state machine, vectorized per chunk."""
+
+    def __init__(self, opts: PitchExtractionOptions, su: _Setup) -> None:
+        self.opts = opts
+        self.su = su
+        self.ds = np.zeros(0, dtype=np.float32)  # downsampled signal received so far
+        self.n_proc = 0
+        self.sig_sum = 0.0
+        self.sig_sumsq = 0.0
+        self.finished = False
+        self.backptr: list[np.ndarray] = []
+        self.pov: list[np.ndarray] = []
+        self.cur_best: list[int] = []
+        self.lag_idx: list[int] = []
+        self.lag_nccf: list[float] = []
+        self.forward = np.zeros(su.num_lags, dtype=np.float32)
+        self.forward_remainder = 0.0
+        self.latency = 0
+        # per frame < recompute_frame: (avg_norm_prod, mean_square, nccf_pitch_resampled)
+        self.info_avg: list[np.float32] = []
+        self.info_ms: list[np.float32] = []
+        self.info_nccf: list[np.ndarray] = []
+
+    # -- counts ---------------------------------------------------------------------
+    @property
+    def num_frames(self) -> int:
+        return len(self.backptr)
+
+    def frames_available(self, num_samples: int) -> int:
+        su = self.su
+        length = su.basic if self.finished else su.basic + su.last_lag
+        if num_samples < length:
+            return 0
+        if not self.opts.snip_edges:
+            if self.finished:
+                return int(_F32(_F32(num_samples) * _F32(1.0) / _F32(su.shift)) + _F32(0.5))
+            return int(_F32(_F32(num_samples - length // 2) * _F32(1.0) / _F32(su.shift)) + _F32(0.5))
+        return (num_samples - length) // su.shift + 1
+
+    def frames_ready(self) -> int:
+        return len(self.lag_idx) - self.latency
+
+    # -- main entry -----------------------------------------------------------------
+    def accept(self, new_ds: np.ndarray) -> None:
+        """Process newly available downsampled samples (Kaldi's ``AcceptWaveform``)."""
+        su, opts = self.su, self.opts
+        new_ds = np.asarray(new_ds, dtype=np.float32)
+        P = self.n_proc
+        total = P + new_ds.shape[0]
+        self.ds = np.concatenate([self.ds, new_ds]) if new_ds.size else self.ds
+        new64 = new_ds.astype(np.float64)
+        new_sumsq = float(np.dot(new64, new64))
+        new_sum = float(new64.sum())
+        end_frame = self.frames_available(total)
+        start_frame = self.num_frames
+        if end_frame <= start_frame:
+            self._update_remainder(new_sum, new_sumsq, total)
+            return
+        frames = np.arange(start_frame, end_frame, dtype=np.int64)
+        full = su.full
+        if opts.snip_edges:
+            starts = frames * su.shift
+        else:
+            starts = ((frames + 0.5) * su.shift).astype(np.int64) - full // 2
+        windows = self._extract(starts, total)
+        if opts.nccf_ballast_online:
+            ends = np.minimum(starts + full - P, new_ds.shape[0])
+            c1 = np.concatenate([[0.0], np.cumsum(new64)])
+            c2 = np.concatenate([[0.0], np.cumsum(new64 * new64)])
+            num = P + ends
+            s1 = self.sig_sum + c1[ends]
+            s2 = self.sig_sumsq + c2[ends]
+            mean_square = s2 / num - (s1 / num) ** 2
+        else:
+            num = float(total)
+            s1 = self.sig_sum + new_sum
+            s2 = self.sig_sumsq + new_sumsq
+            mean_square = np.full(frames.shape, s2 / num - (s1 / num) ** 2)
+        inner, norm = _nccf_terms(windows, su)
+        ballast = ((mean_square * su.basic) ** 2 * float(_F32(opts.nccf_ballast))).astype(np.float32)
+        nccf_pitch = _nccf(inner, norm, ballast.astype(np.float64)[:, None])
+        nccf_pov = _nccf(inner, norm, 0.0)
+        avg_norm = (norm.sum(axis=1) / norm.shape[1]).astype(np.float32)
+        pitch_res = (nccf_pitch @ su.weights.astype(np.float64)).astype(np.float32)
+        pov_res = (nccf_pov @ su.weights.astype(np.float64)).astype(np.float32)
+        for k, f in enumerate(frames.tolist()):
+            if f < opts.recompute_frame:
+                self.info_avg.append(avg_norm[k])
+                self.info_ms.append(_F32(mean_square[k]))
+        self._update_remainder(new_sum, new_sumsq, total)
+        for k, f in enumerate(frames.tolist()):
+            bp, self.forward, m = _viterbi_step(su, pitch_res[k], self.forward)
+            self.forward_remainder += m
+            self.backptr.append(bp)
+            self.pov.append(pov_res[k])
+            self.cur_best.append(-1)
+            if f < opts.recompute_frame:
+                self.info_nccf.append(pitch_res[k])
+            if f == opts.recompute_frame - 1 and not opts.nccf_ballast_online:
+                self._recompute()
+        self._traceback()
+
+    def input_finished(self, new_ds: np.ndarray) -> None:
+        """Kaldi's ``InputFinished``: flush the last samples, maybe re-search, no latency."""
+        self.finished = True
+        self.accept(new_ds)
+        if self.num_frames < self.opts.recompute_frame and not self.opts.nccf_ballast_online:
+            self._recompute()
+        self.latency = 0
+
+    # -- pieces ---------------------------------------------------------------------
+    def _update_remainder(self, new_sum: float, new_sumsq: float, total: int) -> None:
+        self.sig_sumsq += new_sumsq
+        self.sig_sum += new_sum
+        self.n_proc = total
+
+    def _extract(self, starts: np.ndarray, total: int) -> np.ndarray:
+        """Windows of ``full`` samples at ``starts``; outside ``[0, total)`` reads zeros."""
+        full = self.su.full
+        lo = int(min(0, starts.min()))
+        hi = int(max(total, starts.max() + full))
+        padded = np.zeros(hi - lo, dtype=np.float64)
+        padded[-lo : -lo + total] = self.ds[:total]
+        idx = (starts - lo)[:, None] + np.arange(full)[None, :]
+        win = padded[idx]
+        c = float(_F32(self.opts.preemphasis_coefficient))
+        if c != 0.0:
+            pos = starts[:, None] + np.arange(full)[None, :]
+            valid = (pos >= 0) & (pos < total)
+            prev_valid = np.zeros_like(valid)
+            prev_valid[:, 1:] = valid[:, :-1]
+            prev = np.zeros_like(win)
+            prev[:, 1:] = win[:, :-1]
+            win = np.where(valid, np.where(prev_valid, win - c * prev, win * (1.0 - c)), 0.0)
+            win = win.astype(np.float32).astype(np.float64)
+        return win
+
+    def _recompute(self) -> None:
+        """Kaldi's ``RecomputeBacktraces``: re-search early frames with the new energy."""
+        opts, su = self.opts, self.su
+        n = self.num_frames
+        if n == 0:
+            return
+        num = float(self.n_proc)
+        mean = self.sig_sum / num
+        mean_square = _F32(self.sig_sumsq / num - mean * mean)
+        need = any(not _approx_equal(float(ms), float(mean_square), 0.01) for ms in self.info_ms)
+        if not need:
+            self._clear_info()
+            return
+        ballast = float(_F32(opts.nccf_ballast))
+        new_ballast = _F32(float(_F32(mean_square * _F32(su.basic))) ** 2 * ballast)
+        forward = np.zeros(su.num_lags, dtype=np.float32)
+        remainder = 0.0
+        for t in range(n):
+            old_ballast = _F32(float(_F32(self.info_ms[t] * _F32(su.basic))) ** 2 * ballast)
+            avg = self.info_avg[t]
+            scale = _F32(np.power(_F32(_F32(old_ballast + avg) / _F32(new_ballast + avg)), _F32(0.5)))
+            scaled = (self.info_nccf[t] * scale).astype(np.float32)
+            bp, forward, m = _viterbi_step(su, scaled, forward)
+            remainder += m
+            self.backptr[t] = bp
+            self.cur_best[t] = -1
+        self.forward_remainder = remainder
+        self.forward = forward
+        self._traceback()
+        self._clear_info()
+
+    def _clear_info(self) -> None:
+        self.info_avg.clear()
+        self.info_ms.clear()
+        self.info_nccf.clear()
+
+    def _traceback(self) -> None:
+        n = self.num_frames
+        if len(self.lag_idx) < n:
+            extra = n - len(self.lag_idx)
+            self.lag_idx.extend([0] * extra)
+            self.lag_nccf.extend([0.0] * extra)
+        state = int(np.argmin(self.forward))
+        t = n - 1
+        while t >= 0:
+            if self.cur_best[t] == state:
+                break
+            self.cur_best[t] = state
+            self.lag_idx[t] = state
+            self.lag_nccf[t] = float(self.pov[t][state])
+            state = int(self.backptr[t][state])
+            t -= 1
+        self.latency = self._latency(self.opts.max_frames_latency)
+
+    def _latency(self, max_latency: int) -> int:
+        if max_latency <= 0:
+            return 0
+        latency = 0
+        lo, hi = 0, self.su.num_lags - 1
+        t = self.num_frames - 1
+        while latency < max_latency:
+            if t < 0:  # frame -1: all backpointers are 0
+                return latency
+            lo = int(self.backptr[t][lo])
+            hi = int(self.backptr[t][hi])
+            if lo == hi:
+                return latency
+            t -= 1
+            latency += 1
+        return latency
+
+    def features(self, num: int | None = None, start: int = 0) -> np.ndarray:
+        """``(frames, 2)`` float32 [NCCF, pitch] from the current traceback."""
+        end = self.frames_ready() if num is None else num
+        idx = np.asarray(self.lag_idx[start:end], dtype=np.int64)
+        out = np.empty((idx.shape[0], 2), dtype=np.float32)
+        out[:, 0] = np.asarray(self.lag_nccf[start:end], dtype=np.float32)
+        out[:, 1] = self.su.inv_lags[idx]
+        return out
+
+
+def _approx_equal(a: float, b: float, tol: float) -> bool:
+    a32, b32 = _F32(a), _F32(b)
+    if a32 == b32:
+        return True
+    diff = abs(float(a32) - float(b32))
+    if not math.isfinite(diff):
+        return False
+    return diff <= tol * (abs(float(a32)) + abs(float(b32)))
+
+
+def _viterbi_step(su: _Setup, nccf: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """One frame of the Viterbi recursion, vectorized over lags.
+
+    Returns:
+        ``(backpointers, forward_cost, removed_min)``: the best predecessor of each state,
+        the new forward cost normalized to minimum zero (float32), and the minimum removed.
+    """
+    local = ((_F32(1.0) - nccf) + su.soft_lags * nccf).astype(np.float32)
+    cost = su.trans + prev[None, :]
+    bp = np.argmin(cost, axis=1)
+    best = np.take_along_axis(cost, bp[:, None], axis=1)[:, 0]
+    fwd = (best + local).astype(np.float32)
+    m = fwd.min()
+    return bp.astype(np.int32), (fwd - m).astype(np.float32), float(m)
+
+
+# =========================================================================== driver
+
+
+def _as_wave(waveform: torch.Tensor | np.ndarray | Sequence[float]) -> np.ndarray:
+    if isinstance(waveform, torch.Tensor):
+        arr = waveform.detach().to("cpu", torch.float32).numpy()
+    else:
+        arr = np.asarray(waveform, dtype=np.float32)
+    if arr.ndim == 2 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim != 1:
+        raise OptionError(f"pitch expects a 1-D waveform (or (1, time)), got shape {tuple(arr.shape)}")
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _chunk_samples(opts: PitchExtractionOptions) -> int:
+    return int(_F32(_F32(_F32(opts.frames_per_chunk) * _F32(opts.sample_frequency)) * _F32(opts.frame_shift)) / _F32(1000.0))
+
+
+class _Run:
+    """Feeds a waveform to a tracker chunk by chunk, as Kaldi's drivers do."""
+
+    def __init__(self, wave: np.ndarray, opts: PitchExtractionOptions) -> None:
+        self.opts = opts
+        self.su = _make_setup(opts)
+        self.tracker = _PitchTracker(opts, self.su)
+        su = self.su
+        self.wave = wave
+        cutoff = float(_F32(opts.lowpass_cutoff))
+        if wave.shape[0] > 0:
+            self.ds_all = linear_resample(
+                torch.from_numpy(wave), su.fs, su.rs, cutoff, int(opts.lowpass_filter_width)
+            ).numpy()
+        else:
+            self.ds_all = np.zeros(0, dtype=np.float32)
+        self.ds_given = 0
+
+    def _num_ds(self, num_input: int, flush: bool) -> int:
+        su = self.su
+        return linear_resample_num_output(
+            num_input, su.fs, su.rs, float(_F32(self.opts.lowpass_cutoff)), int(self.opts.lowpass_filter_width), flush
+        )
+
+    def feed(self, num_input: int) -> None:
+        n = self._num_ds(num_input, False)
+        n = max(n, self.ds_given)
+        self.tracker.accept(self.ds_all[self.ds_given : n])
+        self.ds_given = n
+
+    def finish(self) -> None:
+        n = self._num_ds(self.wave.shape[0], True)
+        self.tracker.input_finished(self.ds_all[self.ds_given : n])
+        self.ds_given = n
+
+    def chunks(self) -> list[int]:
+        """Cumulative input sample counts at which Kaldi's drivers call AcceptWaveform."""
+        total = self.wave.shape[0]
+        if self.opts.frames_per_chunk == 0:
+            return [total] if total > 0 else []
+        step = _chunk_samples(self.opts)
+        if step <= 0:
+            raise OptionError("pitch: --frames-per-chunk gives chunks of zero samples")
+        return list(range(step, total, step)) + ([total] if total > 0 else [])
+
+
+def compute_kaldi_pitch(
+    waveform: torch.Tensor | np.ndarray,
+    opts: PitchExtractionOptions | None = None,
+    **overrides: Any,
+) -> torch.Tensor:
+    """Raw Kaldi pitch features of one utterance.
+
+    Args:
+        waveform: ``(time,)`` or ``(1, time)`` samples in int16 scale (Kaldi's convention),
+            at ``opts.sample_frequency``.
+        opts: extraction options (defaults to Kaldi's).
+        **overrides: option fields to change, e.g. ``min_f0=60.0``.
+
+    Returns:
+        ``(frames, 2)`` float32 tensor: ``[NCCF, pitch in Hz]``. Too-short input gives a
+        ``(0, 0)`` tensor and a logged warning, as Kaldi does.
+
+    Kaldi: ``ComputeKaldiPitch`` (``compute-kaldi-pitch-feats``).
+    Differences: NCCF in float64 via FFT, so values differ from Kaldi's float sums in the
+    last bits; on ambiguous frames this can rarely select a different lag.
+    """
+    opts = _resolve(PitchExtractionOptions, opts, overrides)
+    wave = _as_wave(waveform)
+    run = _Run(wave, opts)
+    tr = run.tracker
+    if opts.simulate_first_pass_online:
+        if opts.frames_per_chunk <= 0:
+            raise OptionError("--simulate-first-pass-online needs --frames-per-chunk > 0")
+        pieces = []
+        got = 0
+        points = run.chunks()
+        for i, n in enumerate(points):
+            run.feed(n)
+            if i == len(points) - 1:
+                run.finish()
+            ready = tr.frames_ready()
+            if ready > got:
+                pieces.append(tr.features(ready, got))
+                got = ready
+        if got == 0:
+            _log.warning("No features output since wave file too short")
+            return torch.zeros((0, 0), dtype=torch.float32)
+        return torch.from_numpy(np.concatenate(pieces, axis=0))
+    for n in run.chunks():
+        run.feed(n)
+    run.finish()
+    feats = tr.features()
+    if feats.shape[0] == 0:
+        _log.warning("No frames output in pitch extraction")
+        return torch.zeros((0, 0), dtype=torch.float32)
+    return torch.from_numpy(feats)
+
+
+# =========================================================================== processing
+
+
+def _nccf_to_pov_feature(n: np.ndarray) -> np.ndarray:
+    n = np.clip(n.astype(np.float32), -1.0, 1.0).astype(np.float64)
+    return (np.power(1.0001 - n, 0.15) - 1.0).astype(np.float32)
+
+
+def _nccf_to_pov(n: np.ndarray) -> np.ndarray:
+    nd = np.minimum(np.abs(n.astype(np.float32)), _F32(1.0)).astype(np.float64)
+    r = (-5.2 + 5.4 * np.exp(7.5 * (nd - 1.0)) + 4.8 * nd - 2.0 * np.exp(-10.0 * nd) + 4.2 * np.exp(20.0 * (nd - 1.0)))
+    r = r.astype(np.float32).astype(np.float64)
+    return (1.0 / (1.0 + np.exp(-r))).astype(np.float32)
+
+
+def _process_frames(
+    raw: np.ndarray,
+    out_frames: np.ndarray,
+    opts: ProcessPitchOptions,
+    noise: np.ndarray,
+) -> np.ndarray:
+    """Rows of ``OnlineProcessPitch`` for output frames ``out_frames`` given ``raw`` (R, 2).
+
+    ``raw`` holds every source frame ready at that moment; the normalization and delta
+    windows are clipped to it, as Kaldi's online post-processor does.
+    """
+    R = raw.shape[0]
+    d = np.maximum(out_frames - opts.delay, 0)
+    nccf = raw[:, 0].astype(np.float32)
+    pitch = raw[:, 1].astype(np.float32)
+    if np.any(pitch <= 0):
+        raise OptionError("process pitch: pitch values must be positive (is the input raw Kaldi pitch?)")
+    logp = np.log(pitch).astype(np.float32)
+    cols = []
+    if opts.add_pov_feature:
+        cols.append((_F32(opts.pov_scale) * _nccf_to_pov_feature(nccf[d]) + _F32(opts.pov_offset)).astype(np.float32))
+    if opts.add_normalized_log_pitch:
+        pov = _nccf_to_pov(nccf)
+        c_pov = np.concatenate([[0.0], np.cumsum(pov.astype(np.float64))])
+        c_lp = np.concatenate([[0.0], np.cumsum((pov * logp).astype(np.float32).astype(np.float64))])
+        b = np.maximum(d - opts.normalization_left_context, 0)
+        e = np.minimum(d + opts.normalization_right_context + 1, R)
+        avg = ((c_lp[e] - c_lp[b]) / (c_pov[e] - c_pov[b])).astype(np.float32)
+        cols.append(((logp[d] - avg) * _F32(opts.pitch_scale)).astype(np.float32))
+    if opts.add_delta_pitch:
+        w = opts.delta_window
+        lo = np.maximum(d - w, 0)
+        hi = np.minimum(d + w + 1, R) - 1
+        acc = np.zeros(d.shape, dtype=np.float32)
+        for j in range(-w, w + 1):
+            if j == 0:
+                continue
+            scale = _F32(_F32(j) * _F32(1.0 / (2.0 * sum(k * k for k in range(1, w + 1)))))
+            idx = np.clip(d + j, lo, hi)
+            acc = (acc + scale * logp[idx]).astype(np.float32)
+        cols.append(((acc + noise[d]) * _F32(opts.delta_pitch_scale)).astype(np.float32))
+    if opts.add_raw_log_pitch:
+        cols.append(logp[d])
+    return np.stack(cols, axis=1).astype(np.float32)
+
+
+def _noise(rng: GlibcRandom, n: int, opts: ProcessPitchOptions) -> np.ndarray:
+    if not opts.add_delta_pitch:
+        return np.zeros(n, dtype=np.float32)
+    return (rng.gauss(n) * _F32(opts.delta_pitch_noise_stddev)).astype(np.float32)
+
+
+def process_kaldi_pitch(
+    features: torch.Tensor | np.ndarray,
+    opts: ProcessPitchOptions | None = None,
+    *,
+    rng: GlibcRandom | int | None = None,
+    **overrides: Any,
+) -> torch.Tensor:
+    """Post-process raw ``[NCCF, pitch]`` into Kaldi's pitch features.
+
+    Args:
+        features: ``(frames, 2)`` raw pitch features (:func:`compute_kaldi_pitch`).
+        opts: post-processing options (defaults to Kaldi's).
+        rng: source of the delta-pitch noise: a :class:`GlibcRandom` (its stream continues
+            across calls, as Kaldi's global ``rand()`` does across utterances), an integer
+            seed, or ``None`` for a fresh stream seeded like ``srand(0)``.
+        **overrides: option fields to change.
+
+    Returns:
+        ``(frames + delay, dim)`` float32 tensor with, in order, the POV feature, the
+        normalized log-pitch, the delta log-pitch and the raw log-pitch (those selected).
+
+    Kaldi: ``ProcessPitch`` (``process-kaldi-pitch-feats``).
+    """
+    opts = _resolve(ProcessPitchOptions, opts, overrides)
+    raw = features.detach().cpu().numpy() if isinstance(features, torch.Tensor) else np.asarray(features)
+    raw = np.asarray(raw, dtype=np.float32)
+    if raw.ndim != 2 or (raw.shape[0] > 0 and raw.shape[1] != 2):
+        raise OptionError(f"process pitch: expected a (frames, 2) matrix, got shape {raw.shape}")
+    gen = rng if isinstance(rng, GlibcRandom) else GlibcRandom(0 if rng is None else int(rng))
+    n = raw.shape[0]
+    if n == 0:
+        return torch.zeros((0, 0), dtype=torch.float32)
+    noise = _noise(gen, n, opts)
+    out = _process_frames(raw, np.arange(n + opts.delay), opts, noise)
+    return torch.from_numpy(out)
+
+
+def compute_and_process_kaldi_pitch(
+    waveform: torch.Tensor | np.ndarray,
+    pitch_opts: PitchExtractionOptions | None = None,
+    process_opts: ProcessPitchOptions | None = None,
+    *,
+    rng: GlibcRandom | int | None = None,
+) -> torch.Tensor:
+    """Extraction and post-processing in one pass, with online simulation.
+
+    Args:
+        waveform: ``(time,)`` samples in int16 scale.
+        pitch_opts: extraction options.
+        process_opts: post-processing options.
+        rng: delta-pitch noise source (see :func:`process_kaldi_pitch`); ``None`` means a
+            fresh stream seeded like a program that never called ``srand``.
+
+    Returns:
+        ``(frames, dim)`` float32 tensor; ``(0, 0)`` when no frame was produced with
+        ``simulate_first_pass_online``.
+
+    Kaldi: ``ComputeAndProcessKaldiPitch`` (``compute-and-process-kaldi-pitch-feats``).
+    """
+    popts = _resolve(PitchExtractionOptions, pitch_opts, {})
+    qopts = _resolve(ProcessPitchOptions, process_opts, {})
+    if popts.simulate_first_pass_online and popts.frames_per_chunk <= 0:
+        raise OptionError("--simulate-first-pass-online needs --frames-per-chunk > 0")
+    gen = rng if isinstance(rng, GlibcRandom) else GlibcRandom(1 if rng is None else int(rng))
+    wave = _as_wave(waveform)
+    run = _Run(wave, popts)
+    tr = run.tracker
+    total = wave.shape[0]
+    points = run.chunks()
+    if popts.frames_per_chunk == 0 and total > 0:
+        points = [total]
+    noise = np.zeros(0, dtype=np.float32)
+    rows: list[np.ndarray] = []
+    cur = 0
+    for i, n in enumerate(points):
+        run.feed(n)
+        if i == len(points) - 1:
+            run.finish()
+        src_ready = tr.frames_ready()
+        finished = tr.finished
+        if src_ready == 0:
+            ready = 0
+        elif finished:
+            ready = src_ready + qopts.delay
+        else:
+            ready = max(0, src_ready - qopts.normalization_right_context + qopts.delay)
+        if ready > cur:
+            need = max(0, ready - qopts.delay)  # highest delayed index + 1 that gets used
+            need = max(need, 1)
+            if noise.shape[0] < need:
+                noise = np.concatenate([noise, _noise(gen, need - noise.shape[0], qopts)])
+            raw = tr.features(src_ready)
+            rows.append(_process_frames(raw, np.arange(cur, ready), qopts, noise))
+            cur = ready
+    if popts.simulate_first_pass_online:
+        if cur == 0:
+            _log.warning("No features output since wave file too short")
+            return torch.zeros((0, 0), dtype=torch.float32)
+        return torch.from_numpy(np.concatenate(rows, axis=0))
+    src_ready = tr.frames_ready()
+    if src_ready == 0:
+        return torch.zeros((0, 0), dtype=torch.float32)
+    raw = tr.features(src_ready)
+    return torch.from_numpy(_process_frames(raw, np.arange(src_ready + qopts.delay), qopts, noise))
+
+
+# =========================================================================== modules
+
+
+class KaldiPitch(torch.nn.Module):
+    """Module form of :func:`compute_kaldi_pitch` (one utterance per call).
+
+    Args:
+        opts: extraction options; keyword overrides are applied on top.
+    """
+
+    def __init__(self, opts: PitchExtractionOptions | None = None, **overrides: Any) -> None:
+        super().__init__()
+        self.opts = _resolve(PitchExtractionOptions, opts, overrides)
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        """``(time,)`` int16-scale samples -> ``(frames, 2)`` [NCCF, pitch]."""
+        return compute_kaldi_pitch(waveform, self.opts)
+
+
+class ProcessKaldiPitch(torch.nn.Module):
+    """Module form of :func:`process_kaldi_pitch`; keeps one noise stream across calls.
+
+    Args:
+        opts: post-processing options; keyword overrides are applied on top.
+        seed: ``srand`` seed of the delta-pitch noise stream.
+    """
+
+    def __init__(self, opts: ProcessPitchOptions | None = None, seed: int = 0, **overrides: Any) -> None:
+        super().__init__()
+        self.opts = _resolve(ProcessPitchOptions, opts, overrides)
+        self.rng = GlibcRandom(seed)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """``(frames, 2)`` raw pitch -> ``(frames + delay, dim)`` processed features."""
+        return process_kaldi_pitch(features, self.opts, rng=self.rng)

@@ -1,0 +1,89 @@
+"""glibc's ``rand()`` (the TYPE_3 additive feedback generator) and Kaldi's ``RandGauss``.
+
+Kaldi adds pseudo-random noise to the delta-pitch feature with ``RandGauss()``, which
+draws from the process-wide C library ``rand()``. To reproduce Kaldi's output bit for
+bit we reimplement the generator that glibc uses by default:
+
+* ``srand(seed)`` (seed 0 behaves as 1) fills 31 words with the Park-Miller "minimal
+  standard" sequence ``r[i] = 16807 * r[i-1] mod (2**31 - 1)`` (signed 32-bit words);
+* after that ``r[i] = r[i-31] + r[i-3] (mod 2**32)``; the first 310 such words are
+  discarded and each call to ``rand()`` returns the next word shifted right by one bit.
+
+``RandUniform`` is ``(rand() + 1) / (RAND_MAX + 2)`` and ``RandGauss`` is Box-Muller with
+the first uniform under the logarithm: ``sqrtf(-2 logf(u1)) * cosf(2 pi u2)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["GlibcRandom", "RAND_MAX"]
+
+RAND_MAX = 2147483647
+_MASK = 0xFFFFFFFF
+
+
+class GlibcRandom:
+    """A Python copy of glibc's default ``rand()`` stream.
+
+    Args:
+        seed: the ``srand()`` seed (unsigned 32-bit; 0 is treated as 1). A program that
+            never calls ``srand`` behaves as ``seed=1``.
+
+    Example:
+        >>> GlibcRandom(1).rand(3).tolist()
+        [1804289383, 846930886, 1681692777]
+    """
+
+    def __init__(self, seed: int = 1) -> None:
+        self.seed(seed)
+
+    def seed(self, seed: int) -> None:
+        """Restart the stream as ``srand(seed)`` does."""
+        s = int(seed) & _MASK
+        if s == 0:
+            s = 1
+        r = [0] * 34
+        r[0] = s - (1 << 32) if s >= (1 << 31) else s  # glibc keeps signed words
+        for i in range(1, 31):
+            hi, lo = divmod(r[i - 1], 127773) if r[i - 1] >= 0 else _signed_divmod(r[i - 1], 127773)
+            word = 16807 * lo - 2836 * hi
+            if word < 0:
+                word += 2147483647
+            r[i] = word
+        for i in range(31, 34):
+            r[i] = r[i - 31]
+        state = [x & _MASK for x in r]
+        for _ in range(310):
+            state.append((state[-31] + state[-3]) & _MASK)
+        self._state = state[-34:]
+
+    def rand(self, n: int) -> np.ndarray:
+        """The next ``n`` values of ``rand()`` as an int64 array in ``[0, RAND_MAX]``."""
+        st = self._state
+        out = [0] * n
+        for k in range(n):
+            v = (st[-31] + st[-3]) & _MASK
+            st.append(v)
+            out[k] = v >> 1
+        del st[:-34]
+        return np.asarray(out, dtype=np.int64)
+
+    def uniform(self, n: int) -> np.ndarray:
+        """``n`` draws of Kaldi's ``RandUniform``: ``(rand() + 1) / (RAND_MAX + 2)`` (float64)."""
+        return (self.rand(n).astype(np.float64) + 1.0) / (RAND_MAX + 2.0)
+
+    def gauss(self, n: int) -> np.ndarray:
+        """``n`` draws of Kaldi's float ``RandGauss`` (two ``rand()`` calls each), float32."""
+        u = self.uniform(2 * n).reshape(n, 2) if n > 0 else np.zeros((0, 2))
+        u1 = u[:, 0].astype(np.float32)
+        u2 = u[:, 1].astype(np.float32)
+        mag = np.sqrt(np.float32(-2.0) * np.log(u1)).astype(np.float32)
+        ang = np.cos((2.0 * np.pi * u2.astype(np.float64)).astype(np.float32)).astype(np.float32)
+        return (mag * ang).astype(np.float32)
+
+
+def _signed_divmod(a: int, b: int) -> tuple[int, int]:
+    """C-style division (truncation toward zero) for negative ``a``."""
+    q = -((-a) // b)
+    return q, a - q * b
