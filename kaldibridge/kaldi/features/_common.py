@@ -1,0 +1,367 @@
+"""The machinery shared by fbank, MFCC, spectrogram and PLP extraction.
+
+Kaldi: ``OfflineFeatureTpl`` (``src/feat/feature-common{.h,-inl.h}``), ``ExtractWindow`` /
+``ProcessWindow`` (``src/feat/feature-window.cc``).
+
+One :class:`FeatureComputer` per feature type turns windowed frames into feature rows
+(``compute_frames``); this module does everything around it: resampling when allowed,
+framing (both ``snip_edges`` modes), dither, DC removal, raw log energy, pre-emphasis,
+windowing, and batching with ``lengths``.
+
+Waveforms here are in Kaldi's int16 scale (``x * 32768`` of a [-1, 1] signal).
+
+Precision: float32 inputs are processed in float32 with the operations in Kaldi's order
+(constant matrices are built in float64 and rounded once, as Kaldi does). The FFT is
+``torch.fft`` rather than Kaldi's split-radix code, so values differ by float32 rounding
+(about 1e-6 relative). float64 inputs are processed in float64 with the same constants.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import torch
+
+from kaldibridge.errors import OptionError
+from kaldibridge.functional.dither import dither as _dither
+from kaldibridge.functional.framing import frame_indices, frame_signal, num_frames, num_frames_tensor
+from kaldibridge.functional.spectral import (
+    FLT_EPSILON,
+    half_complex_rfft,
+    log_energy,
+    preemphasis,
+    recursive_twiddles,
+    remove_dc_offset,
+)
+from kaldibridge.functional.window import WINDOW_TYPES, window_function
+from kaldibridge.kaldi.features.frame_options import FrameExtractionOptions, f32
+from kaldibridge.kaldi.options import OptionGroup
+
+__all__ = ["FeatureComputer", "fmt_float", "check_frame_options", "resample_to_config"]
+
+Consts = dict[str, torch.Tensor]
+
+
+def fmt_float(x: float) -> str:
+    """Format a float as C++ ``ostream`` does by default (``%g``)."""
+    return f"{float(x):g}"
+
+
+def check_frame_options(fo: FrameExtractionOptions) -> None:
+    """Reject frame options Kaldi cannot run with (raises :class:`OptionError`)."""
+    if fo.window_type not in WINDOW_TYPES:
+        raise OptionError(f"Invalid window type {fo.window_type}")
+    if fo.window_size <= 0:
+        raise OptionError(
+            f"Frame length {fmt_float(fo.frame_length)} ms at {fmt_float(fo.sample_frequency)} Hz gives "
+            f"{fo.window_size} samples per frame; need at least 1"
+        )
+    if fo.window_shift <= 0:
+        raise OptionError(
+            f"Frame shift {fmt_float(fo.frame_shift)} ms at {fmt_float(fo.sample_frequency)} Hz gives "
+            f"{fo.window_shift} samples; need at least 1"
+        )
+    if not 0.0 <= fo.preemphasis_coefficient <= 1.0:
+        raise OptionError(
+            f"--preemphasis-coefficient must be in [0, 1], got {fmt_float(fo.preemphasis_coefficient)}"
+        )
+
+
+def resample_to_config(wave: torch.Tensor, sample_rate: float, fo: FrameExtractionOptions) -> torch.Tensor:
+    """Kaldi's ``ComputeFeatures`` rate check: resample if allowed, else raise.
+
+    Kaldi: ``OfflineFeatureTpl::ComputeFeatures`` and ``ResampleWaveform`` (low-pass cutoff
+    ``0.99 * 0.5 * min(rates)``, 6 zero crossings).
+
+    Args:
+        wave: ``(..., time)``.
+        sample_rate: the waveform's rate in Hz.
+        fo: frame options (``sample_frequency``, ``allow_downsample``, ``allow_upsample``).
+
+    Raises:
+        OptionError: the rates differ and the needed direction is not allowed.
+    """
+    orig = f32(sample_rate)
+    new = f32(fo.sample_frequency)
+    if orig == new:
+        return wave
+    if new < orig and not fo.allow_downsample:
+        raise OptionError(
+            f"Waveform and config sample Frequency mismatch: {fmt_float(orig)} .vs {fmt_float(new)} "
+            "(use --allow-downsample=true to allow  downsampling the waveform)."
+        )
+    if new > orig and not fo.allow_upsample:
+        raise OptionError(
+            f"Waveform and config sample Frequency mismatch: {fmt_float(orig)} .vs {fmt_float(new)} "
+            "(use --allow-upsample=true option to allow  upsampling the waveform)."
+        )
+    try:
+        from kaldibridge.functional.resample import linear_resample
+    except ImportError as exc:  # pragma: no cover - depends on another module's progress
+        raise OptionError(f"Resampling from {fmt_float(orig)} to {fmt_float(new)} Hz is not available: {exc}") from None
+    cutoff = f32(0.99 * 0.5 * min(orig, new))
+    return linear_resample(wave, orig, new, cutoff, 6)
+
+
+class FeatureComputer:
+    """Base class: one Kaldi feature type, configured by its option group.
+
+    Subclasses set :attr:`options_class`, implement :attr:`dim`, :meth:`need_raw_log_energy`,
+    :meth:`_build_consts` and :meth:`compute_frames`.
+
+    Args:
+        opts: the feature's option group (``None`` for Kaldi's defaults).
+        **overrides: flat option overrides (``num_mel_bins=80``, ``dither=0``).
+    """
+
+    options_class: type[OptionGroup]
+
+    def __init__(self, opts: OptionGroup | None = None, **overrides: Any) -> None:
+        if opts is None:
+            opts = self.options_class()
+        elif not isinstance(opts, self.options_class):
+            raise OptionError(f"{type(self).__name__} expects {self.options_class.__name__}, got {type(opts).__name__}")
+        if overrides:
+            opts = opts.replace(**overrides)
+        self.opts = opts
+        self.frame_opts: FrameExtractionOptions = opts.frame_opts  # type: ignore[attr-defined]
+        check_frame_options(self.frame_opts)
+        self._const_cache: dict[tuple, Consts] = {}
+        self._check()
+        self.consts(torch.float32, torch.device("cpu"), 1.0)  # validates as Kaldi's constructor does
+
+    # -- to be provided by subclasses --------------------------------------------------
+    @property
+    def dim(self) -> int:
+        """Feature dimension."""
+        raise NotImplementedError
+
+    def need_raw_log_energy(self) -> bool:
+        """Whether the log energy is taken before pre-emphasis and windowing."""
+        return False
+
+    def _check(self) -> None:
+        """Validate option combinations (raise :class:`OptionError`)."""
+
+    def _build_consts(self, warp: float) -> dict[str, Any]:
+        """float32 numpy/tensor constants for VTLN warp ``warp``."""
+        return {}
+
+    def compute_frames(self, frames: torch.Tensor, raw_log_energy: torch.Tensor | None, consts: Consts) -> torch.Tensor:
+        """Features of windowed frames ``(..., window_size) -> (..., dim)``."""
+        raise NotImplementedError
+
+    # -- constants ----------------------------------------------------------------------
+    def consts(self, dtype: torch.dtype, device: torch.device | str | None, warp: float = 1.0) -> Consts:
+        """Constant tensors (window, filter banks...) for this dtype, device and VTLN warp."""
+        device = torch.device(device) if device is not None else torch.device("cpu")
+        key = (dtype, device, f32(warp))
+        hit = self._const_cache.get(key)
+        if hit is not None:
+            return hit
+        base_key = (torch.float32, torch.device("cpu"), f32(warp))
+        base = self._const_cache.get(base_key)
+        if base is None:
+            fo = self.frame_opts
+            raw = self._build_consts(f32(warp))
+            base = {k: (torch.from_numpy(v) if not isinstance(v, torch.Tensor) else v).to(torch.float32) for k, v in raw.items()}
+            tw_re, tw_im = recursive_twiddles(fo.padded_window_size)
+            base["twiddle_re"] = torch.from_numpy(tw_re.copy())
+            base["twiddle_im"] = torch.from_numpy(tw_im.copy())
+            base["window"] = window_function(fo.window_type, fo.window_size, f32(fo.blackman_coeff), dtype=torch.float32)
+            self._const_cache[base_key] = base
+        out = {k: v.to(dtype=dtype, device=device) for k, v in base.items()}
+        self._const_cache[key] = out
+        return out
+
+    # -- framing and windowing ----------------------------------------------------------
+    def num_frames(self, num_samples: int) -> int:
+        """Frames produced for ``num_samples`` samples (at the configured rate)."""
+        fo = self.frame_opts
+        return num_frames(num_samples, fo.window_size, fo.window_shift, fo.snip_edges)
+
+    def window_frames(
+        self, frames: torch.Tensor, window: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Dither, DC removal, raw log energy, pre-emphasis and windowing of raw frames.
+
+        Args:
+            frames: ``(..., window_size)`` raw samples (may be a strided view; not modified).
+            window: ``(window_size,)``.
+            generator: dither noise source.
+
+        Returns:
+            ``(windowed frames (..., window_size), raw log energy (...) or None)``.
+        """
+        fo = self.frame_opts
+        x = frames
+        if fo.dither != 0.0:
+            x = _dither(x, f32(fo.dither), generator)
+        if fo.remove_dc_offset:
+            x = remove_dc_offset(x)
+        raw = log_energy(x, FLT_EPSILON) if self.need_raw_log_energy() else None
+        c = f32(fo.preemphasis_coefficient)
+        if c != 0.0:
+            x = preemphasis(x, c)
+        return x * window, raw
+
+    def compute_utterance(
+        self,
+        wave: torch.Tensor,
+        consts: Consts | None = None,
+        *,
+        vtln_warp: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Features of one waveform ``(time,)`` at the configured rate -> ``(frames, dim)``."""
+        fo = self.frame_opts
+        if consts is None:
+            consts = self.consts(wave.dtype, wave.device, vtln_warp)
+        frames = frame_signal(wave, fo.window_size, fo.window_shift, fo.snip_edges)
+        if frames.shape[0] == 0:
+            return wave.new_zeros((0, self.dim))
+        x, raw = self.window_frames(frames, consts["window"], generator)
+        return self.compute_frames(x, raw, consts)
+
+    def compute_padded(
+        self,
+        waves: torch.Tensor,
+        lengths: torch.Tensor,
+        consts: Consts,
+        generator: torch.Generator | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Whole padded batch at once (the GPU path).
+
+        Args:
+            waves: ``(batch, time)``.
+            lengths: int64 ``(batch,)`` valid samples per row.
+
+        Returns:
+            ``(features (batch, max_frames, dim), frame counts (batch,))``; rows past each
+            count are zero.
+        """
+        fo = self.frame_opts
+        counts = num_frames_tensor(lengths, fo.window_size, fo.window_shift, fo.snip_edges)
+        max_frames = int(counts.max().item()) if counts.numel() else 0
+        if max_frames == 0:
+            return waves.new_zeros((waves.shape[0], 0, self.dim)), counts
+        idx = frame_indices(max_frames, fo.window_size, fo.window_shift, fo.snip_edges, lengths, device=waves.device)
+        idx = idx.clamp_max(max(waves.shape[-1] - 1, 0))
+        b = waves.shape[0]
+        frames = torch.gather(waves, 1, idx.reshape(b, -1)).reshape(b, max_frames, fo.window_size)
+        x, raw = self.window_frames(frames, consts["window"], generator)
+        feats = self.compute_frames(x, raw, consts)
+        valid = torch.arange(max_frames, device=waves.device)[None, :] < counts[:, None].to(waves.device)
+        return feats * valid[..., None].to(feats.dtype), counts
+
+    # -- public entry point ---------------------------------------------------------------
+    def __call__(
+        self,
+        waveform: torch.Tensor,
+        *,
+        lengths: torch.Tensor | Sequence[int] | None = None,
+        sample_rate: float | None = None,
+        vtln_warp: float | Sequence[float] = 1.0,
+        generator: torch.Generator | None = None,
+        batched: bool | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Compute features; see :func:`kaldibridge.kaldi.fbank` for the argument contract."""
+        return run_batch(self, waveform, lengths=lengths, sample_rate=sample_rate, vtln_warp=vtln_warp,
+                         generator=generator, batched=batched)
+
+
+def run_batch(
+    computer: FeatureComputer,
+    waveform: torch.Tensor,
+    *,
+    lengths: torch.Tensor | Sequence[int] | None = None,
+    sample_rate: float | None = None,
+    vtln_warp: float | Sequence[float] = 1.0,
+    generator: torch.Generator | None = None,
+    batched: bool | None = None,
+    consts: Consts | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shared implementation of the public feature functions (see ``fbank``)."""
+    if not isinstance(waveform, torch.Tensor):
+        raise TypeError(f"waveform must be a torch.Tensor, got {type(waveform).__name__}")
+    if waveform.dim() not in (1, 2):
+        raise ValueError(f"waveform must be (time,) or (batch, time), got shape {tuple(waveform.shape)}")
+    if not waveform.is_floating_point():
+        waveform = waveform.to(torch.float32)
+    single = waveform.dim() == 1
+    waves = waveform[None] if single else waveform
+    b, t = waves.shape
+    fo = computer.frame_opts
+    if lengths is None:
+        lens = None
+    else:
+        lens = torch.as_tensor(lengths, dtype=torch.int64, device=waves.device).reshape(-1)
+        if lens.shape[0] != b:
+            raise ValueError(f"lengths has {lens.shape[0]} entries for a batch of {b}")
+        if bool((lens < 0).any()) or bool((lens > t).any()):
+            raise ValueError(f"lengths must lie in [0, {t}]")
+    if sample_rate is not None and f32(sample_rate) != f32(fo.sample_frequency):
+        if lens is not None:
+            # resample each utterance on its own, then re-pad
+            pieces = [resample_to_config(waves[i, : int(lens[i])], sample_rate, fo) for i in range(b)]
+            lens = torch.tensor([p.shape[-1] for p in pieces], dtype=torch.int64, device=waves.device)
+            t = int(lens.max().item()) if b else 0
+            waves = torch.stack([torch.nn.functional.pad(p, (0, t - p.shape[-1])) for p in pieces]) if b else waves
+        else:
+            waves = resample_to_config(waves, sample_rate, fo)
+            t = waves.shape[-1]
+    if isinstance(vtln_warp, (int, float)):
+        warps: list[float] | None = None
+        warp0 = float(vtln_warp)
+    else:
+        warps = [float(w) for w in vtln_warp]
+        if len(warps) != b:
+            raise ValueError(f"vtln_warp has {len(warps)} entries for a batch of {b}")
+        warp0 = warps[0] if warps else 1.0
+    if batched is None:
+        batched = waves.device.type != "cpu" and warps is None and b > 1
+    if batched:
+        c = consts if consts is not None else computer.consts(waves.dtype, waves.device, warp0)
+        full = lens if lens is not None else torch.full((b,), t, dtype=torch.int64, device=waves.device)
+        feats, counts = computer.compute_padded(waves, full, c, generator)
+        return (feats[0], counts[0]) if single else (feats, counts)
+    outs = []
+    for i in range(b):
+        w = warps[i] if warps is not None else warp0
+        c = consts if (consts is not None and w == warp0) else computer.consts(waves.dtype, waves.device, w)
+        row = waves[i] if lens is None else waves[i, : int(lens[i])]
+        outs.append(computer.compute_utterance(row, c, generator=generator))
+    if single:
+        return outs[0], torch.tensor(outs[0].shape[0], dtype=torch.int64)
+    counts = torch.tensor([o.shape[0] for o in outs], dtype=torch.int64)
+    max_frames = max((o.shape[0] for o in outs), default=0)
+    if all(o.shape[0] == max_frames for o in outs):
+        return torch.stack(outs) if outs else waves.new_zeros((0, 0, computer.dim)), counts
+    feats = waves.new_zeros((b, max_frames, computer.dim))
+    for i, o in enumerate(outs):
+        feats[i, : o.shape[0]] = o
+    return feats, counts
+
+
+def rfft(frames: torch.Tensor, n_fft: int, consts: Consts) -> tuple[torch.Tensor, torch.Tensor]:
+    """Kaldi's real FFT of windowed frames ``(..., n) -> (real, imag)`` each ``(..., n_fft/2+1)``.
+
+    Kaldi: ``SplitRadixRealFft`` / ``RealFft``: a complex FFT of half length (here
+    ``torch.fft``) followed by a split step whose twiddle factors Kaldi generates by
+    repeated float32 multiplication; that step and its twiddles are reproduced exactly.
+    """
+    return half_complex_rfft(frames, n_fft, (consts["twiddle_re"], consts["twiddle_im"]))
+
+
+def power_spectrum(frames: torch.Tensor, n_fft: int, consts: Consts, power: bool = True) -> torch.Tensor:
+    """Kaldi's ``ComputePowerSpectrum`` after :func:`rfft` (``re^2 + im^2``; sqrt if not power)."""
+    re, im = rfft(frames, n_fft, consts)
+    p = re * re + im * im
+    return p if power else torch.sqrt(p)
+
+
+def energy_floor_log(energy_floor: float) -> float | None:
+    """``log(energy_floor)`` in float32 if the floor is positive, else ``None``."""
+    ef = f32(energy_floor)
+    return f32(math.log(ef)) if ef > 0.0 else None
