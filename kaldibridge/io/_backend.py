@@ -33,6 +33,8 @@ Encoding = Literal[
 Endianness = Literal["little", "big", "native"]
 
 _WAV_GSM = 0x31
+_WAV_IMA = 0x11
+_WAV_MS = 0x02
 _READ_BLOCK = 1 << 20  # frames per block when a decoder's length is only an estimate
 
 
@@ -183,10 +185,9 @@ class _Opened:
 
     def fileobj(self) -> BinaryIO:
         """A fresh seekable binary handle on the content (caller closes it)."""
-        if self.buffer is not None:
-            return io.BytesIO(self.buffer)
-        assert self.path is not None  # internal invariant: one of the two is set
-        return open(self.path, "rb")
+        if self.path is not None:
+            return open(self.path, "rb")
+        return io.BytesIO(self.buffer or b"")
 
     def wav_header(self) -> WavHeader | None:
         with self.fileobj() as f:
@@ -281,7 +282,9 @@ def _raw_params(
 class _Decoder:
     """An open libsndfile handle plus the frame count sox would decode."""
 
-    def __init__(self, opened: _Opened, raw: dict[str, Any] | None, ignore_length: bool) -> None:
+    def __init__(
+        self, opened: _Opened, raw: dict[str, Any] | None, ignore_length: bool, warn: bool
+    ) -> None:
         self.name = opened.name
         if opened.size == 0:
             raise AudioFormatError(f"{opened.name}: empty file (0 bytes)")
@@ -295,17 +298,27 @@ class _Decoder:
             )
         if hdr is not None and ignore_length and not hdr.streamed:
             target = io.BytesIO(self._patched_to_eof(opened, hdr))
+        elif hdr is not None and _partial_adpcm_block(hdr):
+            target = io.BytesIO(self._padded_last_block(opened, hdr))
+        nist_frames = -1
         try:
             self.sf = sf.SoundFile(target, "r", **(raw or {}))
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
             if raw is not None:
                 raise _fail(opened.name, "cannot decode headerless audio", exc) from None
-            raise _describe_open_failure(opened, hdr, exc) from None
+            nist = _nist_as_raw(opened) if hdr is None else None
+            if nist is None:
+                raise _describe_open_failure(opened, hdr, exc) from None
+            body, params, nist_frames = nist
+            try:
+                self.sf = sf.SoundFile(io.BytesIO(body), "r", **params)
+            except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc2:
+                raise _fail(opened.name, "cannot decode this NIST SPHERE file", exc2) from None
         self.subtype = self.sf.subtype
-        self.frames = self.sf.frames
+        self.frames = self.sf.frames if nist_frames < 0 else min(self.sf.frames, nist_frames)
         self.exact = self.sf.format != "MP3"  # mpg123's length is an estimate
         if hdr is not None:
-            self._apply_wav_rules(hdr, ignore_length)
+            self._apply_wav_rules(hdr, ignore_length, warn)
 
     @staticmethod
     def _patched_to_eof(opened: _Opened, hdr: WavHeader) -> bytes:
@@ -321,11 +334,29 @@ class _Decoder:
         head[4:8] = riff.to_bytes(4, e)
         return bytes(head) + content[hdr.data_offset: hdr.data_offset + size]
 
-    def _apply_wav_rules(self, hdr: WavHeader, ignore_length: bool) -> None:
-        if hdr.format_tag == _WAV_GSM and hdr.block_align > 0 and hdr.samples_per_block > 0:
-            nbytes = hdr.available if ignore_length else hdr.effective_data_bytes
-            self.frames = min(self.frames, (nbytes // hdr.block_align) * hdr.samples_per_block)
-        if not ignore_length and not hdr.streamed and hdr.data_size > hdr.available:
+    @staticmethod
+    def _padded_last_block(opened: _Opened, hdr: WavHeader) -> bytes:
+        """The file with its partial last ADPCM block zero-padded to a whole block.
+
+        libsndfile drops a partial MS ADPCM block; sox decodes its complete nibbles.
+        ADPCM decodes sequentially, so the samples before the padding are exact and
+        :func:`_sox_block_codec_frames` then cuts the frame count to sox's.
+        """
+        with opened.fileobj() as f:
+            head = bytearray(f.read(hdr.data_offset))
+            body = f.read(hdr.effective_data_bytes)
+        size = len(body) + (-len(body)) % hdr.block_align
+        e = "big" if hdr.big_endian else "little"
+        head[hdr.data_offset - 4: hdr.data_offset] = size.to_bytes(4, e)
+        head[4:8] = min(hdr.data_offset - 8 + size, 0xFFFFFFFF).to_bytes(4, e)
+        return bytes(head) + body + b"\0" * (size - len(body))
+
+    def _apply_wav_rules(self, hdr: WavHeader, ignore_length: bool, warn: bool) -> None:
+        nbytes = hdr.available if ignore_length else hdr.effective_data_bytes
+        limit = _sox_block_codec_frames(hdr, nbytes)
+        if limit is not None:
+            self.frames = min(self.frames, limit)
+        if warn and not ignore_length and not hdr.streamed and hdr.data_size > hdr.available:
             logger.warning(
                 "%s: WAV header announces %d bytes of audio but only %d are present "
                 "(premature EOF); decoding what is there",
@@ -386,6 +417,95 @@ class _Decoder:
         return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 
 
+def _partial_adpcm_block(hdr: WavHeader) -> bool:
+    return (
+        hdr.format_tag in (_WAV_IMA, _WAV_MS)
+        and hdr.block_align > 0
+        and hdr.samples_per_block > 0
+        and hdr.effective_data_bytes % hdr.block_align != 0
+    )
+
+
+def _sox_block_codec_frames(hdr: WavHeader, nbytes: int) -> int | None:
+    """Frames sox decodes from ``nbytes`` of GSM or ADPCM data (None for other codecs).
+
+    sox decodes whole blocks, plus, for a partial last block: nothing (GSM), the
+    header sample and 8 per complete 4-byte group per channel (IMA ADPCM), or the
+    2 header samples and one per nibble per channel (MS ADPCM). libsndfile decodes
+    partial blocks differently, so its frame count is cut to this one.
+    """
+    align, spb, ch = hdr.block_align, hdr.samples_per_block, max(hdr.num_channels, 1)
+    if align <= 0 or spb <= 0 or hdr.format_tag not in (_WAV_GSM, _WAV_IMA, _WAV_MS):
+        return None
+    frames = (nbytes // align) * spb
+    rest = nbytes % align
+    extra = 0
+    if hdr.format_tag == _WAV_IMA and rest >= 4 * ch:
+        extra = ((rest - 4 * ch) // (4 * ch)) * 8 + 1
+    elif hdr.format_tag == _WAV_MS and rest >= 7 * ch:
+        extra = (2 * (rest - 7 * ch)) // ch + 2
+    return frames + min(extra, spb)
+
+
+def _nist_as_raw(opened: _Opened) -> tuple[bytes, dict[str, Any], int] | None:
+    """Reads a NIST SPHERE file that libsndfile refuses as headerless audio.
+
+    sox writes ``sample_byte_format -s2 01`` whatever the sample width (also for
+    24- and 32-bit files), which libsndfile rejects. The header's fields are
+    taken at their word: width, channels, rate, coding (pcm, ulaw, alaw) and the
+    byte order (``0...``: little-endian, otherwise big-endian).
+
+    Returns:
+        ``(audio bytes, soundfile RAW parameters, frames)``, or None when the file
+        is not NIST SPHERE or its coding is not plain PCM / G.711.
+    """
+    with opened.fileobj() as f:
+        head = f.read(1024)
+        if not head.startswith(b"NIST_1A"):
+            return None
+        lines = head.split(b"\n")
+        try:
+            hsize = int(lines[1].strip())
+        except (IndexError, ValueError):
+            return None
+        if hsize > len(head):
+            head += f.read(hsize - len(head))
+        fields: dict[str, str] = {}
+        for line in head[:hsize].decode("latin-1").split("\n")[2:]:
+            parts = line.split(None, 2)
+            if not parts or parts[0] == "end_head":
+                break
+            if len(parts) == 3:
+                fields[parts[0]] = parts[2].strip()
+        f.seek(hsize)
+        body = f.read()
+    try:
+        width = int(fields.get("sample_n_bytes", "2"))
+        channels = int(fields.get("channel_count", "1"))
+        rate = int(fields["sample_rate"])
+        count = int(fields.get("sample_count", "-1"))
+    except (KeyError, ValueError):
+        return None
+    coding = fields.get("sample_coding", "pcm").lower()
+    order = fields.get("sample_byte_format", "01")
+    if coding in ("ulaw", "mu-law") and width == 1:
+        subtype = "ULAW"
+    elif coding == "alaw" and width == 1:
+        subtype = "ALAW"
+    elif coding == "pcm" and width in (1, 2, 3, 4):
+        subtype = {1: "PCM_S8", 2: "PCM_16", 3: "PCM_24", 4: "PCM_32"}[width]
+    else:
+        return None
+    if channels <= 0 or rate <= 0:
+        return None
+    endian = "LITTLE" if order.startswith("0") or width == 1 else "BIG"
+    avail = len(body) // (width * channels)
+    frames = avail if count < 0 else min(count, avail)
+    params = {"format": "RAW", "subtype": subtype, "endian": endian,
+              "samplerate": rate, "channels": channels}
+    return body, params, frames
+
+
 def _open(
     src: AudioSource,
     format: str | None,
@@ -395,12 +515,13 @@ def _open(
     bits_per_sample: int | None,
     endianness: str,
     ignore_length: bool,
+    warn: bool = False,
 ) -> _Decoder:
     opened = _Opened(src)
     raw = None
     if format is not None and format.lower() == "raw":
         raw = _raw_params(opened.name, sample_rate, num_channels, encoding, bits_per_sample, endianness)
-    return _Decoder(opened, raw, ignore_length)
+    return _Decoder(opened, raw, ignore_length, warn)
 
 
 # ----------------------------------------------------------------------------- public
@@ -434,7 +555,10 @@ def load(
       are read to EOF; a cut-short file logs a warning. A data size of 0 gives no
       frames, as in sox; ``ignore_length=True`` reads to EOF whatever the size says
       (sox's ``--ignore-length``).
-    * GSM 6.10 in WAV decodes only whole blocks, as sox does.
+    * GSM 6.10 and IMA/MS ADPCM in WAV: a partial last block decodes to as many
+      frames as sox gets from it (none for GSM).
+    * NIST SPHERE files with 8/24/32-bit samples as sox writes them (with a byte
+      order field libsndfile refuses) are read from their header by kaldibridge.
     * MP3 lengths are counted by decoding (libsndfile's header figure is only an
       estimate). MP3 files with a Xing/LAME tag are decoded gapless (encoder
       delay and padding removed, as ``lame --decode`` does); files without a tag
@@ -476,7 +600,7 @@ def load(
     if num_frames < -1:
         raise OptionError(f"num_frames must be -1 or >= 0, got {num_frames}")
     with _open(src, format, sample_rate, num_channels, encoding, bits_per_sample,
-               endianness, ignore_length) as dec:
+               endianness, ignore_length, warn=True) as dec:
         rate = dec.sf.samplerate
         read_dtype, post = _read_plan(dec.subtype, normalize)
         data = dec.read(frame_offset, num_frames, read_dtype)

@@ -4,8 +4,9 @@ libsndfile decodes WAV well, including the streamed sizes 0xFFFFFFFF and
 0x7FFFF000 and truncated data (it reads to EOF, like sox). kaldibridge still walks
 the header itself to cover the few places where libsndfile and sox part ways:
 
-* GSM 6.10: sox decodes ``floor(data_bytes / block_align)`` whole blocks; libsndfile
-  also decodes a trailing pad byte as an extra block of 320 samples.
+* GSM 6.10 and IMA/MS ADPCM: sox decodes whole blocks plus a codec-specific part of
+  a partial last block (nothing for GSM); libsndfile decodes partial blocks (even a
+  trailing pad byte, for GSM) as more samples.
 * A header that announces audio bytes and is followed by none ("header only"):
   reported as an error instead of an empty signal.
 * ``ignore_length=True`` (sox's ``--ignore-length``): the data chunk is taken to run
