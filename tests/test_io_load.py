@@ -359,3 +359,75 @@ def test_save_writes_files_soundfile_can_read(tmp_path: Path) -> None:
     data, rate = sf.read(tmp_path / "x.wav", dtype="int16")
     assert rate == 22050
     np.testing.assert_array_equal(data, [0, 16384, -16384, 32767, -32768])
+
+
+# ----------------------------------------------------------------------------- sox-specific layouts
+
+
+def _nist(payload: bytes, width: int, channels: int, rate: int, count: int,
+          order: str = "01", coding: str = "pcm") -> bytes:
+    """A NIST SPHERE header as sox writes it (byte format "01" whatever the width)."""
+    lines = ["NIST_1A", "   1024", f"sample_count -i {count}", f"sample_n_bytes -i {width}",
+             f"channel_count -i {channels}", f"sample_byte_format -s{len(order)} {order}",
+             f"sample_rate -i {rate}", f"sample_coding -s{len(coding)} {coding}", "end_head"]
+    head = ("\n".join(lines) + "\n").encode()
+    return head + b" " * (1024 - len(head)) + payload
+
+
+@pytest.mark.parametrize(("width", "order"), [(3, "01"), (3, "210"), (4, "01"), (4, "3210")])
+def test_nist_sphere_wide_samples(width: int, order: str) -> None:
+    rng = np.random.default_rng(width)
+    top = 2 ** (8 * width - 1)
+    vals = rng.integers(-top, top, size=(40, 2))
+    le = (vals & (2 ** (8 * width) - 1)).astype("<u4").view(np.uint8).reshape(40, 2, 4)[:, :, :width]
+    raw = le if order.startswith("0") else le[:, :, ::-1]
+    blob = _nist(np.ascontiguousarray(raw).tobytes(), width, 2, 22050, 40, order)
+    wav, rate = kio.load(blob)
+    assert rate == 22050
+    np.testing.assert_array_equal(wav.numpy(), (vals.T / float(top)).astype(np.float32))
+    meta = kio.info(blob)
+    assert (meta.num_frames, meta.num_channels, meta.bits_per_sample, meta.encoding) == (40, 2, 8 * width, "PCM_S")
+
+
+def test_nist_sphere_unknown_coding_is_an_error() -> None:
+    blob = _nist(b"\0" * 64, 2, 1, 16000, 32, coding="pcm,embedded-shorten-v2.00")
+    with pytest.raises(AudioFormatError):
+        kio.load(blob)
+
+
+def _adpcm(encoding: str, channels: int) -> tuple[bytes, int, int, int]:
+    """An ADPCM WAV written by kaldibridge, with its data offset, block align, samples per block."""
+    t = np.arange(6000) / 8000.0
+    x = np.stack([0.4 * np.sin(2 * np.pi * (200 + 150 * c) * t) for c in range(channels)]).astype(np.float32)
+    buf = io.BytesIO()
+    kio.save(buf, torch.from_numpy(x), 8000, format="wav", encoding=encoding)
+    blob = buf.getvalue()
+    pos = 12
+    while True:
+        tag, size = blob[pos:pos + 4], struct.unpack("<I", blob[pos + 4:pos + 8])[0]
+        if tag == b"fmt ":
+            align = struct.unpack("<H", blob[pos + 20:pos + 22])[0]
+            spb = struct.unpack("<H", blob[pos + 26:pos + 28])[0]
+        if tag == b"data":
+            return blob, pos + 8, align, spb
+        pos += 8 + size + (size & 1)
+
+
+@pytest.mark.parametrize(("encoding", "channels"), [("IMA_ADPCM", 1), ("IMA_ADPCM", 2),
+                                                    ("MS_ADPCM", 1), ("MS_ADPCM", 2)])
+@pytest.mark.parametrize("cut", [1, 5, 40, 101])
+def test_cut_adpcm_decodes_the_complete_part_of_the_last_block(encoding, channels, cut) -> None:
+    blob, data_pos, align, spb = _adpcm(encoding, channels)
+    full, _ = kio.load(blob)
+    short = blob[: len(blob) - cut]
+    wav, _ = kio.load(short)
+    rest = (len(short) - data_pos) % align
+    # sox's rule for the partial last block (restated from its documentation of the codecs)
+    if encoding == "IMA_ADPCM":
+        extra = ((rest - 4 * channels) // (4 * channels)) * 8 + 1 if rest >= 4 * channels else 0
+    else:
+        extra = (2 * (rest - 7 * channels)) // channels + 2 if rest >= 7 * channels else 0
+    want = ((len(short) - data_pos) // align) * spb + min(extra, spb)
+    assert wav.shape[1] == want
+    assert kio.info(short).num_frames == want
+    assert torch.equal(wav, full[:, :want])
