@@ -1,1 +1,23 @@
-"""kaldibridge.sox."""
+"""SoX effects on tensors, checked sample by sample against the real ``sox`` program.
+
+``apply_effects_tensor(waveform, sample_rate, [["gain", "-n"], ["speed", "1.1"]])`` runs
+a chain with the command line's semantics (see :func:`apply_effects_tensor`);
+``apply_effects_file`` loads first; ``effect_names()`` lists what is implemented.
+Errors: :class:`EffectUsageError` (invalid arguments, ``sox`` exit 1) and
+:class:`EffectRefusedError` (the effect refuses the signal, exit 2), both
+:class:`kaldibridge.errors.OptionError`.
+"""
+
+from kaldibridge.sox import _basic, _filters  # noqa: F401  (register effects)
+from kaldibridge.sox import rate as _rate  # noqa: F401
+from kaldibridge.sox._api import apply_effects_file, apply_effects_tensor, build_chain, effect_names
+from kaldibridge.sox._args import EffectRefusedError, EffectUsageError
+
+__all__ = [
+    "apply_effects_tensor",
+    "apply_effects_file",
+    "effect_names",
+    "build_chain",
+    "EffectUsageError",
+    "EffectRefusedError",
+]
