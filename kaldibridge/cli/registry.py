@@ -16,6 +16,9 @@ __all__ = ["TOOLS", "load_tool"]
 
 TOOLS: dict[str, str] = {
     # kaldibridge:tools-begin  (one line per tool, sorted; keep pyproject.toml in sync)
+    "compute-and-process-kaldi-pitch-feats": "kaldibridge.cli.pitch:COMPUTE_AND_PROCESS_KALDI_PITCH_FEATS",
+    "compute-kaldi-pitch-feats": "kaldibridge.cli.pitch:COMPUTE_KALDI_PITCH_FEATS",
+    "process-kaldi-pitch-feats": "kaldibridge.cli.pitch:PROCESS_KALDI_PITCH_FEATS",
     # kaldibridge:tools-end
 }
 

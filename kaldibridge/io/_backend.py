@@ -146,6 +146,21 @@ _FORMATS: dict[str, tuple[str, str | None]] = {
 # ----------------------------------------------------------------------------- sources
 
 
+class _MemFile(io.BytesIO):
+    """In-memory file for libsndfile's virtual I/O.
+
+    A seek before the start (libsndfile asks for one on some corrupt files) leaves the
+    position unchanged instead of raising inside a C callback, where the exception
+    could only be printed; libsndfile then sees the seek fail.
+    """
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = 0 if whence == 0 else self.tell() if whence == 1 else len(self.getbuffer())
+        if base + offset < 0:
+            return self.tell()
+        return super().seek(offset, whence)
+
+
 class _Opened:
     """A source made ready for libsndfile: a path or an in-memory buffer, plus its name."""
 
@@ -194,7 +209,7 @@ class _Opened:
             return parse_wav_header(f, self.size)
 
     def sf_target(self) -> Any:
-        return self.path if self.path is not None else io.BytesIO(self.buffer or b"")
+        return self.path if self.path is not None else _MemFile(self.buffer or b"")
 
 
 def _fail(name: str, problem: str, exc: BaseException | None = None) -> AudioFormatError:
@@ -297,9 +312,9 @@ class _Decoder:
                 f"but the file ends after the header (no audio data)"
             )
         if hdr is not None and ignore_length and not hdr.streamed:
-            target = io.BytesIO(self._patched_to_eof(opened, hdr))
+            target = _MemFile(self._patched_to_eof(opened, hdr))
         elif hdr is not None and _partial_adpcm_block(hdr):
-            target = io.BytesIO(self._padded_last_block(opened, hdr))
+            target = _MemFile(self._padded_last_block(opened, hdr))
         nist_frames = -1
         try:
             self.sf = sf.SoundFile(target, "r", **(raw or {}))
@@ -311,12 +326,14 @@ class _Decoder:
                 raise _describe_open_failure(opened, hdr, exc) from None
             body, params, nist_frames = nist
             try:
-                self.sf = sf.SoundFile(io.BytesIO(body), "r", **params)
+                self.sf = sf.SoundFile(_MemFile(body), "r", **params)
             except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc2:
                 raise _fail(opened.name, "cannot decode this NIST SPHERE file", exc2) from None
         self.subtype = self.sf.subtype
         self.frames = self.sf.frames if nist_frames < 0 else min(self.sf.frames, nist_frames)
-        self.exact = self.sf.format != "MP3"  # mpg123's length is an estimate
+        # mpg123's length is an estimate; a length no codec could pack into the file
+        # (corrupt header) is not trusted either: such streams are read block by block
+        self.exact = self.sf.format != "MP3" and self.frames <= max(opened.size, 1) * 4096
         if hdr is not None:
             self._apply_wav_rules(hdr, ignore_length, warn)
 
@@ -376,13 +393,16 @@ class _Decoder:
         """Exact frame count (decodes the whole stream when the header only estimates it)."""
         if self.exact:
             return self.frames
-        self.sf.seek(0)
         n = 0
-        while True:
-            block = self.sf.read(_READ_BLOCK, dtype="float32", always_2d=True)
-            if len(block) == 0:
-                break
-            n += len(block)
+        try:
+            self.sf.seek(0)
+            while True:
+                block = self.sf.read(_READ_BLOCK, dtype="float32", always_2d=True)
+                if len(block) == 0:
+                    break
+                n += len(block)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise _fail(self.name, "decoding failed", exc) from None
         return n
 
     def read(self, offset: int, count: int, dtype: str) -> np.ndarray:
@@ -406,7 +426,10 @@ class _Decoder:
         want = count
         while want != 0:
             step = _READ_BLOCK if want < 0 else min(want, _READ_BLOCK)
-            block = self.sf.read(step, dtype=dtype, always_2d=True)
+            try:
+                block = self.sf.read(step, dtype=dtype, always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as exc:
+                raise _fail(self.name, "decoding failed", exc) from None
             if len(block) == 0:
                 break
             blocks.append(block)

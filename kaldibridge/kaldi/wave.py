@@ -434,7 +434,8 @@ def _decode(info: WaveInfo, buf: bytes | memoryview) -> np.ndarray:
         vals = (raw.view(e + "i4").astype(np.float64) / 65536.0).astype(np.float32)
     elif tag == _FLOAT:
         dt = e + ("f4" if width == 4 else "f8")
-        vals = (raw.view(dt).astype(np.float64) * KALDI_WAVE_SAMPLE_MAX).astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):  # out-of-range floats become inf
+            vals = (raw.view(dt).astype(np.float64) * KALDI_WAVE_SAMPLE_MAX).astype(np.float32)
     elif tag == _ULAW:
         vals = ulaw_decode(raw).astype(np.float32)
     elif tag == _ALAW:
