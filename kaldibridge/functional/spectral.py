@@ -13,6 +13,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from kaldibridge.functional._f32math import cosf, sinf
+
 __all__ = [
     "remove_dc_offset",
     "preemphasis",
@@ -114,7 +116,7 @@ def packed_rfft(frames: torch.Tensor, n_fft: int | None = None) -> torch.Tensor:
 def recursive_twiddles(n_fft: int) -> tuple[np.ndarray, np.ndarray]:
     """Twiddle factors ``w^k`` (``w = exp(-2 pi i / n_fft)``), ``k = 1 .. n_fft // 4``,
     generated the way many float32 real-FFT codes do: by repeated complex multiplication
-    in float32, starting from ``w`` rounded to float32. Their rounding error grows with
+    in float32, starting from ``w`` as GNU libm's ``cosf``/``sinf`` return it. Their rounding error grows with
     ``k``, which measurably changes low-energy spectrum bins; reproducing it reproduces
     those codes' results.
 
@@ -123,8 +125,8 @@ def recursive_twiddles(n_fft: int) -> tuple[np.ndarray, np.ndarray]:
     """
     f = np.float32
     ang = f(-2.0 * math.pi / n_fft)
-    root_re = f(math.cos(float(ang)))
-    root_im = f(math.sin(float(ang)))
+    root_re = cosf(ang)
+    root_im = sinf(ang)
     k_re, k_im = f(1.0), f(0.0)
     count = n_fft // 4
     out_re = np.empty(count, dtype=np.float32)
@@ -142,6 +144,7 @@ def half_complex_rfft(
     frames: torch.Tensor,
     n_fft: int,
     twiddles: tuple[torch.Tensor, torch.Tensor] | None = None,
+    complex_fft: str = "torch",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Real FFT computed as a complex FFT of half length plus a split step.
 
@@ -155,6 +158,9 @@ def half_complex_rfft(
         frames: ``(..., n)`` real with ``n <= n_fft``; zero-padded to ``n_fft`` (even).
         n_fft: FFT size.
         twiddles: ``(re, im)`` tensors ``(n_fft // 4,)``.
+        complex_fft: ``"torch"`` (``torch.fft.fft``) or ``"split_radix"``
+            (:func:`kaldibridge.functional.srfft.split_radix_fft`, which rounds like the
+            classic C split-radix code; ``n_fft / 2`` must be a power of two).
 
     Returns:
         ``(real, imag)``, each ``(..., n_fft // 2 + 1)``.
@@ -166,8 +172,17 @@ def half_complex_rfft(
         frames = torch.nn.functional.pad(frames, (0, n_fft - n))
     half = n_fft // 2
     pairs = frames.reshape(frames.shape[:-1] + (half, 2))
-    b = torch.fft.fft(torch.view_as_complex(pairs.contiguous()), dim=-1)
-    br, bi = b.real, b.imag
+    if complex_fft == "split_radix" and half >= 2 and half & (half - 1) == 0:
+        from kaldibridge.functional.srfft import split_radix_fft
+
+        lead = frames.shape[:-1]
+        flat = pairs.reshape(-1, half, 2)
+        zr, zi = split_radix_fft(flat[..., 0].t(), flat[..., 1].t())
+        br = zr.t().reshape(lead + (half,))
+        bi = zi.t().reshape(lead + (half,))
+    else:
+        b = torch.fft.fft(torch.view_as_complex(pairs.contiguous()), dim=-1)
+        br, bi = b.real, b.imag
     if twiddles is None:
         tr_np, ti_np = recursive_twiddles(n_fft)
         tr = torch.from_numpy(tr_np).to(dtype=frames.dtype, device=frames.device)

@@ -351,7 +351,7 @@ def rfft(frames: torch.Tensor, n_fft: int, consts: Consts) -> tuple[torch.Tensor
     ``torch.fft``) followed by a split step whose twiddle factors Kaldi generates by
     repeated float32 multiplication; that step and its twiddles are reproduced exactly.
     """
-    return half_complex_rfft(frames, n_fft, (consts["twiddle_re"], consts["twiddle_im"]))
+    return half_complex_rfft(frames, n_fft, (consts["twiddle_re"], consts["twiddle_im"]), complex_fft="split_radix")
 
 
 def power_spectrum(frames: torch.Tensor, n_fft: int, consts: Consts, power: bool = True) -> torch.Tensor:
