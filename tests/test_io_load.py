@@ -431,3 +431,19 @@ def test_cut_adpcm_decodes_the_complete_part_of_the_last_block(encoding, channel
     assert wav.shape[1] == want
     assert kio.info(short).num_frames == want
     assert torch.equal(wav, full[:, :want])
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need os.mkfifo (POSIX)")
+def test_named_pipe_path_is_read_to_eof(tmp_path: Path) -> None:
+    fifo = tmp_path / "audio.fifo"
+    os.mkfifo(fifo)
+    code = "import sys; open(sys.argv[1], 'wb').write(sys.stdin.buffer.read())"
+    proc = subprocess.Popen([sys.executable, "-c", code, str(fifo)], stdin=subprocess.PIPE)
+    proc.stdin.write(WAV)
+    proc.stdin.close()
+    try:
+        wav, rate = kio.load(fifo)
+    finally:
+        proc.wait(timeout=60)
+    assert rate == 16000
+    assert torch.equal(wav, EXPECTED)

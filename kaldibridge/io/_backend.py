@@ -11,6 +11,7 @@ import dataclasses
 import io
 import logging
 import os
+import stat
 from typing import IO, Any, BinaryIO, Literal, Union
 
 import numpy as np
@@ -171,13 +172,22 @@ class _Opened:
             self.path = os.fsdecode(src)
             self.name = self.path
             try:
-                self.size = os.stat(self.path).st_size
+                st = os.stat(self.path)
             except FileNotFoundError as exc:
                 raise KaldiIOError(f"{self.name}: no such file") from exc
             except OSError as exc:
                 raise KaldiIOError(f"{self.name}: cannot open ({exc.strerror})") from exc
-            if os.path.isdir(self.path):
+            if stat.S_ISDIR(st.st_mode):
                 raise KaldiIOError(f"{self.name}: is a directory, not an audio file")
+            self.size = st.st_size
+            if not stat.S_ISREG(st.st_mode):  # a FIFO or device: read it to EOF once
+                try:
+                    with open(self.path, "rb") as fh:
+                        self.buffer = fh.read()
+                except OSError as exc:
+                    raise KaldiIOError(f"{self.name}: read error ({exc.strerror})") from exc
+                self.path = None
+                self.size = len(self.buffer)
         elif isinstance(src, (bytes, bytearray, memoryview)):
             self.buffer = bytes(src)
             self.name = "<bytes>"
