@@ -318,6 +318,14 @@ def test_strict_fatal_messages(blob: bytes, message: str) -> None:
     assert str(err.value) == message
 
 
+@pytest.mark.parametrize(("fmt_tag", "bits"), [(3, 16), (3, 8), (7, 16), (6, 32), (1, 12)])
+def test_superset_refuses_impossible_widths(fmt_tag: int, bits: int) -> None:
+    blob = _wav(S16, fmt_tag=fmt_tag, bits=bits, payload=b"\0" * 12)
+    with pytest.raises(AudioFormatError) as err:
+        read_kaldi_wave(blob)
+    assert str(err.value) == f"WaveData: unsupported bits_per_sample = {bits}"
+
+
 def test_byte_rate_and_block_align_are_checked() -> None:
     blob = bytearray(RIFF)
     blob[28:32] = struct.pack("<I", 12345)

@@ -189,7 +189,7 @@ class _Opened:
                 self.path = None
                 self.size = len(self.buffer)
         elif isinstance(src, (bytes, bytearray, memoryview)):
-            self.buffer = bytes(src)
+            self.buffer = src if isinstance(src, bytes) else bytes(src)
             self.name = "<bytes>"
             self.size = len(self.buffer)
         elif hasattr(src, "read"):

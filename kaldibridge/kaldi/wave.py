@@ -344,7 +344,7 @@ def _read_header(src: _In, name: str, strict: bool) -> _Parsed:
         raise _fatal("WaveData: no channels present", name)
     if not fallback:
         allowed = {_PCM: (8, 16, 24, 32), _FLOAT: (32, 64), _ALAW: (8,), _ULAW: (8,)}[codec]
-        if bits != 16 and (strict or bits not in allowed):
+        if bits not in allowed or (strict and bits != 16):
             raise _fatal(f"WaveData: unsupported bits_per_sample = {bits}", name)
         if byte_rate != sample_rate * (bits // 8) * num_channels:
             raise _fatal(
