@@ -16,3 +16,4 @@ from kaldibridge.functional.filtering import (  # noqa: E402,F401  (sox/filterin
     riaa_biquad,
     treble_biquad,
 )
+from kaldibridge.functional.resample import linear_resample, resample  # noqa: E402,F401  (pitch owner)
