@@ -32,7 +32,7 @@ def kaldi_help_flags(path: Path) -> dict[str, tuple[str, str]]:
             in_standard = True
         m = _HELP_LINE.match(line)
         if m and not in_standard:
-            flags[m.group(1)] = (m.group(2), m.group(3))
+            flags[normalize_flag(m.group(1))] = (m.group(2), m.group(3))
     return flags
 
 

@@ -154,6 +154,24 @@ class _StreamCache:
             s.close()
 
 
+def _prefetch_first(it: Iterator[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    """Open a script file now (so a missing one fails at construction), yield lazily."""
+    try:
+        first = next(it)
+    except StopIteration:
+        first = None
+
+    def chain() -> Iterator[tuple[str, str]]:
+        try:
+            if first is not None:
+                yield first
+                yield from it
+        finally:
+            it.close()  # type: ignore[attr-defined]
+
+    return chain()
+
+
 class SequentialTableReader:
     """Iterates over ``(key, value)`` pairs of a table.
 
@@ -195,11 +213,17 @@ class SequentialTableReader:
         self._closers: list[Any] = []
         self._closed = False
         # Open now, so a missing archive/script fails at construction (as in Kaldi).
-        if self.spec.kind == "ark":
-            self._stream: InputStream | None = open_rx(self.spec.rxfilename, allow_pipes=allow_pipes)
-        else:
-            self._stream = None
-            self._script = _iter_script(self.spec.rxfilename, allow_pipes)
+        try:
+            if self.spec.kind == "ark":
+                self._stream: InputStream | None = open_rx(self.spec.rxfilename, allow_pipes=allow_pipes)
+            else:
+                self._stream = None
+                self._script = _iter_script(self.spec.rxfilename, allow_pipes)
+                self._script = _prefetch_first(self._script)
+        except KaldiIOError as e:
+            # Kaldi: "Failed to open stream X" then "Error constructing TableReader: ...".
+            _log.warning("Failed to open stream %s", self.spec.rxfilename)
+            raise type(e)(f"Error constructing TableReader: rspecifier is {rspecifier} ({e})") from e
 
     def __iter__(self) -> Iterator[tuple[str, Any]]:
         if self._iter is None:
@@ -253,10 +277,22 @@ class SequentialTableReader:
                 try:
                     value = _load_entry(cache, rx, holder)
                 except (KaldiBridgeError, *_PARSE_ERRORS) as e:
-                    err = _rewrap(e, f"key {key!r} in {self.spec.rxfilename!r} ({rx!r})")
+                    # Kaldi's messages: the reason, then which object failed (and with the
+                    # 'p' option the entry is skipped; without it the table read fails).
+                    if isinstance(e, KaldiIOError) and not isinstance(e, PipeError) and _is_open_failure(e):
+                        _log.warning("Failed to open file %s", rx)
+                    else:
+                        _log.error("%s", e)
+                        _log.warning("Failed to load object from %s", rx)
                     if self.spec.permissive:
-                        _log.warning("%s (skipped: permissive mode)", err)
                         continue
+                    err = type(e)(
+                        f"Failed to load object from {rx} (to suppress this error, add the permissive "
+                        f"(p, ) option to the rspecifier. [key {key!r} in {self.spec.rxfilename!r}]"
+                    ) if isinstance(e, KaldiBridgeError) else FormatError(
+                        f"Failed to load object from {rx} (to suppress this error, add the permissive "
+                        f"(p, ) option to the rspecifier. [key {key!r} in {self.spec.rxfilename!r}]"
+                    )
                     raise err from e
                 yield key, holder.to_output(value, as_torch)
         finally:
@@ -286,6 +322,12 @@ class SequentialTableReader:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _is_open_failure(e: BaseException) -> bool:
+    """True if ``e`` says a file could not be opened at all (missing, unreadable)."""
+    cause = e.__cause__ or e.__context__
+    return isinstance(cause, (FileNotFoundError, PermissionError, IsADirectoryError)) or "No such file" in str(e)
 
 
 def _load_entry(cache: _StreamCache, rx: str, holder: Holder) -> Any:

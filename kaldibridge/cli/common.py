@@ -1,0 +1,58 @@
+"""Helpers shared by the command-line tools: opening tables and single objects.
+
+They wrap :mod:`kaldibridge.kaldi.table` so every tool reports problems the way Kaldi's
+binaries do (the table library logs Kaldi's warnings; errors become fatal errors that end
+the tool with status 255, after the earlier output has been flushed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kaldibridge.kaldi.table import (
+    RandomAccessTableReader,
+    SequentialTableReader,
+    TableWriter,
+    open_rx,
+    open_wx,
+    read_object,
+    write_object,
+)
+
+__all__ = ["open_sequential", "open_random", "open_writer", "read_single", "write_single"]
+
+
+def open_sequential(rspecifier: str, holder: Any = "matrix", **kwargs: Any) -> SequentialTableReader:
+    """A :class:`SequentialTableReader` (Kaldi's ``SequentialTableReader<Holder>``)."""
+    return SequentialTableReader(rspecifier, holder, **kwargs)
+
+
+def open_random(rspecifier: str, holder: Any = "matrix", **kwargs: Any) -> RandomAccessTableReader:
+    """A :class:`RandomAccessTableReader` (Kaldi's ``RandomAccessTableReader<Holder>``)."""
+    return RandomAccessTableReader(rspecifier, holder, **kwargs)
+
+
+def open_writer(wspecifier: str, holder: Any = "matrix", **kwargs: Any) -> TableWriter:
+    """A :class:`TableWriter` (Kaldi's ``TableWriter<Holder>``)."""
+    return TableWriter(wspecifier, holder, **kwargs)
+
+
+def read_single(rxfilename: str, holder: str = "matrix") -> Any:
+    """Read one object from an rxfilename (Kaldi's ``ReadKaldiObject``).
+
+    ``holder="text"`` reads the whole input as text (segments files, key lists).
+    """
+    if holder == "text":
+        with open_rx(rxfilename) as stream:
+            return stream.read(-1).decode("utf-8", errors="surrogateescape")
+    return read_object(rxfilename, holder)
+
+
+def write_single(wxfilename: str, value: Any, holder: str = "matrix", *, binary: bool = True) -> None:
+    """Write one object to a wxfilename (Kaldi's ``WriteKaldiObject``); ``holder="text"``
+    writes a string as it is."""
+    if holder == "text":
+        with open_wx(wxfilename) as stream:
+            stream.write(str(value).encode("utf-8", errors="surrogateescape"))
+        return
+    write_object(wxfilename, value, holder, binary=binary)
