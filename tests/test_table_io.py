@@ -367,3 +367,16 @@ def test_stdin_reading(tmp_path: Path) -> None:
         [sys.executable, "-c", code], stdin=open(tmp_path / "m", "rb"), capture_output=True, check=True
     )
     assert out.stdout.decode() == "15.0"
+
+
+def test_long_script_and_text_archives_cross_buffer_boundaries(tmp_path: Path) -> None:
+    keys = [f"utt{i:05d}" for i in range(5000)]  # > 64 KiB of scp lines
+    mats = {k: np.full((1, 2), i, np.float32) for i, k in enumerate(keys)}
+    for opts in ("ark,scp", "ark,scp,t"):
+        with TableWriter(f"{opts}:{tmp_path}/a.ark,{tmp_path}/a.scp") as w:
+            for k, m in mats.items():
+                w.write(k, m)
+        assert len(load_scp(str(tmp_path / "a.scp")).keys()) == 5000
+        got = dict(SequentialTableReader(f"ark:{tmp_path}/a.ark"))
+        assert list(got) == keys
+        np.testing.assert_array_equal(got["utt04321"], mats["utt04321"])

@@ -25,6 +25,7 @@ writes 20 bytes (one uninitialized), which its own archive reader cannot step ov
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -56,13 +57,21 @@ def _c_int(d: np.ndarray) -> np.ndarray:
 
 
 def _float_to_uint(values: np.ndarray, min_value: np.float32, rng: np.float32, scale: int) -> np.ndarray:
-    """Kaldi ``FloatToUint16``/``FloatToUint8`` (returns int64 before the narrowing cast)."""
+    """Kaldi ``FloatToUint16``/``FloatToUint8`` (int64 result, before the narrowing cast).
+
+    ``f = (v - min) / range`` in float32, clamped to [0, 1] (NaN gives 0, as C's
+    conversion of NaN does after the narrowing), ``int(f * scale + 0.499)`` with the
+    product in float32 and the sum in double.
+    """
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        f = (values - min_value) / rng
-        f = np.where(f > 1.0, _F32(1.0), f)
-        f = np.where(f < 0.0, _F32(0.0), f)
-        d = (f * _F32(scale)).astype(np.float64) + 0.499
-    return _c_int(d)
+        f = np.subtract(values, min_value, dtype=_F32)
+        f /= rng
+        np.fmax(f, _F32(0.0), out=f)
+        np.fmin(f, _F32(1.0), out=f)
+        f *= _F32(scale)
+        d = f.astype(np.float64)
+    d += 0.499
+    return d.astype(np.int64)
 
 
 def _uint16_to_float(min_value: np.float32, rng: np.float32, u: np.ndarray) -> np.ndarray:
@@ -139,21 +148,51 @@ def parse_compressed(fmt: int, header: bytes, payload_reader, where: str) -> Com
     )
 
 
+# Steps of each segment of the byte code, pre-scaled by the exact power-of-two widths
+# (bytes 0..64 -> step/64, bytes 65..192 -> step/128); the last segment (1/63) is done
+# in double, as Kaldi does.
+_S0 = (np.arange(0, 65) * (1 / 64.0)).astype(_F32)[:, None]
+_S1 = (np.arange(1, 129) * (1 / 128.0)).astype(_F32)[:, None]
+_S2 = np.arange(1, 64).astype(_F32)[:, None]
+_INV = np.repeat([1 / 64.0, 1 / 128.0, 1 / 63.0], [65, 128, 63])
+_SEG_OF = np.repeat(np.arange(3), [65, 128, 63])
+_STEP = (np.arange(256) - np.array([0, 64, 192])[_SEG_OF]).astype(_F32)
+
+
 def _cm_tables(min_value: np.float32, rng: np.float32, headers: np.ndarray) -> np.ndarray:
-    """Per-column lookup tables (cols, 256) reproducing Kaldi's ``CharToFloat``."""
+    """Lookup tables (256, cols) reproducing Kaldi's ``CharToFloat`` for every byte value.
+
+    Kaldi computes ``p_lo + (p_hi - p_lo) * step * (1/width)`` with the float product
+    widened to double, the sum in double and the result rounded to float. For widths 64
+    and 128 the scaling is exact and the double sum of two floats rounds to the same float
+    as a float sum, so those segments are computed in float32; the 1/63 segment (and any
+    column with subnormal quantile gaps, where the float product could lose bits) in double.
+    """
     p = _uint16_to_float(min_value, rng, headers)  # (cols, 4) float32
-    p0, p25, p75, p100 = (p[:, i : i + 1] for i in range(4))
-    v = np.arange(256)
-    low = v <= 64
-    mid = (v > 64) & (v <= 192)
-    lo = np.where(low, p0, np.where(mid, p25, p75))
-    hi = np.where(low, p25, np.where(mid, p75, p100))
-    offset = np.where(low, 0, np.where(mid, 64, 192)).astype(_F32)
-    inv = np.where(low, 1 / 64.0, np.where(mid, 1 / 128.0, 1 / 63.0))
-    with np.errstate(over="ignore", invalid="ignore"):
-        step = ((hi - lo) * (v.astype(_F32) - offset)).astype(_F32)
-        table = (lo.astype(np.float64) + step.astype(np.float64) * inv).astype(_F32)
-    return np.ascontiguousarray(table)
+    pt = np.ascontiguousarray(p.T)  # (4, cols)
+    d = pt[1:] - pt[:3]
+    ad = np.abs(d)
+    if np.any((ad != 0) & (ad < 1e-30)) or not np.all(np.isfinite(pt)):
+        lo = pt[_SEG_OF]
+        prod = (pt[_SEG_OF + 1] - lo) * _STEP[:, None]
+        return (prod.astype(np.float64) * _INV[:, None] + lo).astype(_F32)
+    out = np.empty((256, pt.shape[1]), dtype=_F32)
+    np.multiply(_S0, d[0], out=out[:65])
+    out[:65] += pt[0]
+    np.multiply(_S1, d[1], out=out[65:193])
+    out[65:193] += pt[1]
+    tail = np.multiply(_S2, d[2]).astype(np.float64)
+    tail *= 1 / 63.0
+    tail += pt[2]
+    out[193:] = tail
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _col_index(cols: int) -> np.ndarray:
+    a = np.arange(cols, dtype=np.intp)
+    a.setflags(write=False)
+    return a
 
 
 def decompress(cm: CompressedMatrix, dtype: type = np.float32) -> np.ndarray:
@@ -175,10 +214,11 @@ def decompress(cm: CompressedMatrix, dtype: type = np.float32) -> np.ndarray:
     if cm.fmt == 1:
         headers = np.frombuffer(buf, dtype="<u2", count=4 * cols).reshape(cols, 4)
         data = np.frombuffer(buf, dtype=np.uint8, offset=8 * cols, count=rows * cols)
-        table = _cm_tables(mn, rg, headers)
-        # Row-major destination; index table rows by column.
-        idx = data.reshape(cols, rows).T.astype(np.intp)
-        idx += (np.arange(cols, dtype=np.intp) * 256)[None, :]
+        table = _cm_tables(mn, rg, headers)  # (256, cols)
+        # Row-major codes, then index byte * cols + col into the flattened table.
+        idx = np.ascontiguousarray(data.reshape(cols, rows).T).astype(np.intp)
+        idx *= cols
+        idx += _col_index(cols)
         out = np.take(table.reshape(-1), idx)
     elif cm.fmt == 2:
         inc = _F32(np.float64(rg) * (1.0 / 65535.0))
@@ -194,22 +234,33 @@ def decompress(cm: CompressedMatrix, dtype: type = np.float32) -> np.ndarray:
     return out
 
 
-def _global_header(mat: np.ndarray, method: int) -> tuple[int, np.float32, np.float32]:
+def _min_max(a: np.ndarray, col_sorted: np.ndarray | None) -> tuple[np.float32, np.float32]:
+    """Kaldi's ``Min()``/``Max()``: the first extreme in row-major order (matters for -0.0)."""
+    if col_sorted is not None:
+        mn, mx = col_sorted[:, 0].min(), col_sorted[:, -1].max()
+    else:
+        mn, mx = a.min(), a.max()
+    if mn == 0 or mx == 0:  # the sign of a zero extreme depends on which comes first
+        flat = a.reshape(-1)
+        mn, mx = flat[int(np.argmin(flat))], flat[int(np.argmax(flat))]
+    return _F32(mn), _F32(mx)
+
+
+def _global_header(
+    a: np.ndarray, method: int, col_sorted: np.ndarray | None = None
+) -> tuple[int, np.float32, np.float32]:
     if method == 1:
-        method = 2 if mat.shape[0] > 8 else 3
+        method = 2 if a.shape[0] > 8 else 3
     fmt = {2: 1, 3: 2, 4: 2, 5: 3, 6: 3, 7: 3}.get(method)
     if fmt is None:
         raise FormatError(f"invalid compression method {method} (expected 1..7)")
     if method in (2, 3, 5):
-        flat = mat.reshape(-1)
-        mn = flat[int(np.argmin(flat))]
-        mx = flat[int(np.argmax(flat))]
-        if not (np.isfinite(mn) and np.isfinite(mx)) or np.isnan(flat).any():
+        mn, mx = _min_max(a, col_sorted)
+        if not (np.isfinite(mn) and np.isfinite(mx)):
             raise FormatError("cannot compress a matrix containing NaN or Inf values")
         if mx == mn:
             mx = _F32(np.float64(mn) + (1.0 + abs(np.float64(mn))))
-        rng = _F32(mx - mn)
-        return fmt, _F32(mn), rng
+        return fmt, mn, _F32(mx - mn)
     if method == 4:
         return fmt, _F32(-32768.0), _F32(65535.0)
     if method == 6:
@@ -217,21 +268,18 @@ def _global_header(mat: np.ndarray, method: int) -> tuple[int, np.float32, np.fl
     return fmt, _F32(0.0), _F32(1.0)
 
 
-def _column_headers(mat_t: np.ndarray, mn: np.float32, rng: np.float32) -> np.ndarray:
-    """Kaldi ``ComputeColHeader`` for all columns at once; ``mat_t`` is (cols, rows)."""
-    n = mat_t.shape[1]
+def _column_headers(col_sorted: np.ndarray, mn: np.float32, rng: np.float32) -> np.ndarray:
+    """Kaldi ``ComputeColHeader`` for all columns; ``col_sorted`` is (cols, rows), each
+    column sorted (Kaldi's ``nth_element`` calls pick exactly these order statistics)."""
+    n = col_sorted.shape[1]
     if n >= 5:
         q = n // 4
         picks = [0, q, 3 * q, n - 1]
-        part = np.partition(mat_t, picks, axis=1)[:, picks]
-        u = _float_to_uint(part, mn, rng, 65535)
-        have = 4
     else:
-        part = np.sort(mat_t, axis=1)
-        u = _float_to_uint(part, mn, rng, 65535)
-        have = n
-    u = u.astype(np.int64) & 0xFFFF  # the uint16 return type of FloatToUint16
-    cols = mat_t.shape[0]
+        picks = list(range(n))
+    u = _float_to_uint(col_sorted[:, picks], mn, rng, 65535) & 0xFFFF
+    have = len(picks)
+    cols = col_sorted.shape[0]
     h = np.empty((cols, 4), dtype=np.int64)
     h[:, 0] = np.minimum(u[:, 0], 65532)
     bounds = (65533, 65534, None)
@@ -244,8 +292,42 @@ def _column_headers(mat_t: np.ndarray, mn: np.float32, rng: np.float32) -> np.nd
     return h.astype("<u2")
 
 
-def _float_to_char(mat_t: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Kaldi ``FloatToChar`` for all values; ``mat_t`` (cols, rows), ``p`` (cols, 4) float32."""
+def _float_to_char(mat: np.ndarray, p: np.ndarray, col_min: np.ndarray, col_max: np.ndarray) -> np.ndarray:
+    """Kaldi ``FloatToChar`` for a whole matrix; returns uint8 (cols, rows).
+
+    ``mat`` is (rows, cols); ``p`` holds the (cols, 4) quantile floats. Each of the three
+    segments is evaluated for every value with its clamp (a value below a segment gives
+    that segment's low end, one above gives its high end), so the code is the sum of the
+    three clamped codes minus 64 + 192. Rounding ``int(x + 0.5)`` is done in double, as
+    in C. When a segment's width is not a positive finite float or a scaled value could
+    overflow int32, the literal (slower) version is used instead.
+    """
+    pt = np.ascontiguousarray(p.T)  # (4, cols): rows broadcast along the leading axis
+    lows = pt[:3]
+    dens = pt[1:] - pt[:3]
+    mults = np.array([64.0, 128.0, 63.0], dtype=_F32)[:, None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = np.maximum(np.abs(col_max[None, :] - lows), np.abs(col_min[None, :] - lows))
+        bound = spread / dens * mults
+    if not (np.all(np.isfinite(dens)) and np.all(dens > 0) and np.all(bound < 2.0**29)):
+        return _float_to_char_exact(np.ascontiguousarray(mat.T), p)
+    # code = r0 + r1 + r2 with r0 in [0, 64], r1 in [0, 128], r2 in [0, 63].
+    total = np.zeros(mat.shape, dtype=np.float64)
+    for seg in range(3):
+        x = np.subtract(mat, lows[seg], dtype=_F32)
+        x /= dens[seg]
+        x *= mults[seg]
+        np.maximum(x, _F32(0), out=x)
+        np.minimum(x, mults[seg], out=x)
+        d = x.astype(np.float64)
+        d += 0.5
+        np.floor(d, out=d)
+        total += d
+    return np.ascontiguousarray(total.astype(np.uint8).T)
+
+
+def _float_to_char_exact(mat_t: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Kaldi ``FloatToChar``, literally (any input); ``mat_t`` (cols, rows), ``p`` (cols, 4)."""
     p0, p25, p75, p100 = (p[:, i : i + 1] for i in range(4))
     b1 = mat_t < p25
     b2 = mat_t < p75
@@ -284,12 +366,13 @@ def compress(mat: np.ndarray, method: int = 1) -> CompressedMatrix:
     rows, cols = a.shape
     if rows == 0 or cols == 0:
         return CompressedMatrix(1, 0.0, 0.0, 0, 0, b"")
-    fmt, mn, rng = _global_header(a, method)
-    if fmt == 1:
-        mat_t = np.ascontiguousarray(a.T)
-        headers = _column_headers(mat_t, mn, rng)
+    speech = method == 2 or (method == 1 and rows > 8)
+    col_sorted = np.sort(a.T, axis=1) if speech else None  # NaN sorts last: caught below
+    fmt, mn, rng = _global_header(a, method, col_sorted)
+    if fmt == 1 and col_sorted is not None:
+        headers = _column_headers(col_sorted, mn, rng)
         p = _uint16_to_float(mn, rng, headers)
-        chars = _float_to_char(mat_t, p)
+        chars = _float_to_char(a, p, col_sorted[:, 0], col_sorted[:, -1])
         payload = headers.tobytes() + chars.tobytes()
     elif fmt == 2:
         payload = (_float_to_uint(a, mn, rng, 65535) & 0xFFFF).astype("<u2").tobytes()

@@ -45,7 +45,9 @@ __all__ = ["InputStream", "OutputStream", "open_rx", "open_wx", "pipes_allowed"]
 
 _log = logging.getLogger(__name__)
 
-_CHUNK = 1 << 16
+# Small reads (keys, headers) go through an internal buffer of this size; large payloads
+# are read straight into their destination array, so a small buffer copies less.
+_CHUNK = 1 << 13
 # Without a known size (pipes, stdin), reads larger than this grow chunk by chunk, so a
 # corrupt header cannot make us allocate memory the stream never delivers.
 _UNKNOWN_SIZE_LIMIT = 1 << 24
@@ -269,7 +271,8 @@ class InputStream:
         n = len(mv)
         have = len(self._buf) - self._i
         take = min(have, n)
-        mv[:take] = self._buf[self._i : self._i + take]
+        if take:
+            mv[:take] = memoryview(self._buf)[self._i : self._i + take]
         self._i += take
         got = take
         if got == n:
@@ -344,9 +347,10 @@ class InputStream:
                 line = self._buf[self._i : j + 1]
                 self._i = j + 1
                 return line
-            if len(self._buf) - self._i > limit:
+            have = len(self._buf) - self._i
+            if have > limit:
                 raise FormatError(f"{self.name!r}: line at offset {self.pos} is too long")
-            if not self._fill(len(self._buf) - self._i + _CHUNK):
+            if not self._fill(have + 1):
                 line = self._buf[self._i :]
                 self._i = len(self._buf)
                 return line
