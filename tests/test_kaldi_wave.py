@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -405,3 +406,23 @@ def test_json_manifest_of_kaldi_cases_mentions_wave_tools() -> None:
         pytest.skip(f"golden kaldi manifest not found at {manifest}")
     tools = {c["tool"] for c in json.loads(manifest.read_text())}
     assert {"wav-copy", "wav-to-duration"} <= tools
+
+
+@needs_golden
+@pytest.mark.skipif(shutil.which("sox") is None, reason="needs the sox program (CI installs it)")
+def test_sox_pipe_with_unknown_length_reads_like_the_file() -> None:
+    """``sox -t raw - -t wav -`` writes data size 0x7FFFF000 (stream mode) to the pipe."""
+    path = AUDIO / "s16k_a1.wav"
+    raw = path.read_bytes()[44:]
+    proc = subprocess.Popen(
+        ["sox", "-t", "raw", "-r", "16000", "-e", "signed", "-b", "16", "-c", "1", "-",
+         "-t", "wav", "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )
+    out, _ = proc.communicate(raw, timeout=120)
+    assert struct.unpack("<I", out[40:44])[0] == 0x7FFFF000
+    assert read_kaldi_wave_info(out).is_streamed
+    w_pipe = read_kaldi_wave(io.BufferedReader(io.BytesIO(out)), "pipe")
+    w_file = read_kaldi_wave(path.read_bytes())
+    np.testing.assert_array_equal(w_pipe.data, w_file.data)
+    assert w_pipe.samp_freq == w_file.samp_freq
