@@ -93,6 +93,8 @@ class WaveInfo:
     Attributes:
         samp_freq: Hz.
         samp_count: samples per channel the header announces; -1 in stream mode.
+            For codecs decoded through libsndfile (ADPCM, GSM) it counts codec
+            blocks instead, and ``block_align`` is the block size.
         num_channels: channels.
         reverse_bytes: True for big-endian (RIFX) files.
         bits_per_sample: 16 for Kaldi; 8, 24, 32 or 64 in the superset.
