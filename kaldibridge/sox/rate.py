@@ -10,7 +10,7 @@ as SoX's flush makes it.
 
 Differences: the half-band decimators (used for ratios of 4 and more) use Kaiser designs
 of the same order instead of SoX's tabulated coefficients; minimum/intermediate phase
-(``-M``, ``-I``, ``-p``) are run as linear phase; ``-q`` (cubic) is exact.
+(``-M``, ``-I``, ``-p``) are ported (cepstral phase change of the DFT stages).
 """
 
 from __future__ import annotations
@@ -131,6 +131,76 @@ def design_lpf(
     if fn < 0:
         return None, num_taps
     return make_lpf(num_taps, fc, beta, rho, float(phases)), num_taps
+
+
+def fir_to_phase(h: list[float], phase: float) -> tuple[list[float], int]:
+    """SoX's ``lsx_fir_to_phase``: turn a linear-phase FIR into minimum (``phase=0``),
+    intermediate or maximum (``phase=100``) phase by cepstral folding.
+
+    Returns ``(taps, post_peak)`` where ``post_peak`` counts the taps after the peak.
+    """
+    import numpy as np
+
+    length = len(h)
+    phase1 = (100 - phase if phase > 50 else phase) / 50
+    work_len = 32
+    i = length
+    while i > 1:
+        work_len <<= 1
+        i >>= 1
+    half = work_len // 2
+    spec = np.fft.rfft(np.asarray(h, dtype=np.float64), work_len)
+    # SoX's real FFT has the opposite sign of the imaginary part
+    angles = np.arctan2(-spec.imag, spec.real)
+    pi_wraps = np.zeros(half + 1)
+    prev2 = prev1 = cum2 = cum1 = 0.0
+    for k in range(half + 1):
+        angle = angles[k]
+        delta = angle - prev2
+        cum2 += 2 * math.pi * (float(delta < -2 * math.pi * 0.7) - float(delta > 2 * math.pi * 0.7))
+        prev2 = angle
+        angle += cum2
+        delta = angle - prev1
+        adjust = math.pi * (float(delta < -math.pi * 0.7) - float(delta > math.pi * 0.7))
+        prev1 = angle
+        cum1 += abs(adjust)
+        pi_wraps[k] = cum1
+    mag = np.abs(spec)
+    logmag = np.where(mag > 0, np.log(np.where(mag > 0, mag, 1.0)), -26.0)
+    cep = np.fft.irfft(logmag, work_len)
+    cep[1:half] *= 2
+    cep[half + 1 :] = 0
+    c = np.fft.rfft(cep, work_len)
+    re = c.real.copy()
+    im = -c.imag  # SoX's sign
+    k = np.arange(1, half)
+    im[1:half] = phase1 * (2 * k) / work_len * pi_wraps[half] + (1 - phase1) * (im[1:half] + pi_wraps[1:half]) - pi_wraps[1:half]
+    y = np.exp(re) * np.exp(-1j * im)
+    y[0] = math.exp(re[0])
+    y[half] = math.exp(re[half])
+    work = np.fft.irfft(y, work_len)
+    imp_sum = peak_sum = 0.0
+    peak = 0
+    for t in range(int(pi_wraps[half] / math.pi + 0.5) + 1):
+        imp_sum += work[t]
+        if abs(imp_sum) > abs(peak_sum):
+            peak_sum = imp_sum
+            peak = t
+    while peak and abs(work[peak - 1]) > abs(work[peak]) and work[peak - 1] * work[peak] > 0:
+        peak -= 1
+    if not phase1:
+        begin = 0
+    elif phase1 == 1:
+        begin = peak - length // 2
+    else:
+        b = int((0.997 - (2 - phase1) * 0.22) * length + 0.5)
+        e = int((0.997 + (0 - phase1) * 0.22) * length + 0.5)
+        begin = peak - (b & ~3)
+        end = peak + 1 + ((e + 3) & ~3)
+        length = end - begin
+    out = [float(work[(begin + (length - 1 - t if phase > 50 else t) + work_len) & (work_len - 1)]) for t in range(length)]
+    post = peak - begin if phase > 50 else begin + length - (peak + 1)
+    return out, post
 
 
 def _dft_length(num_taps: int) -> int:
@@ -479,8 +549,11 @@ def _dft_stage(fp: float, fs: float, fn: float, att: float, phase: float, big_l:
     k = big_l << 1 if (phase == 50 and _is_pow2(big_l) and fn == big_l) else 4
     h, num_taps = design_lpf(fp, fs, fn, att, 0, -k, -1.0)
     assert h is not None
+    post_peak = num_taps // 2
+    if phase != 50:
+        h, post_peak = fir_to_phase(h, phase)
     taps = torch.tensor(h, dtype=torch.float64) * big_l
-    return _DftStage(taps, big_l, big_m, num_taps // 2)
+    return _DftStage(taps, big_l, big_m, post_peak)
 
 
 def _half_stage(num_coefs: int, att: float) -> _HalfStage:
