@@ -1,0 +1,169 @@
+"""Every case of ``../shared/golden/datadir/manifest.json`` through kaldibridge's scripts.
+
+Each case is the Kaldi script (``utils/...``) with its argv, run as
+``python -m kaldibridge SCRIPT ARGV...``. To keep the messages identical without
+touching the golden folder, each case runs in a temporary root laid out like the
+golden root: ``audio/`` and ``datadir/fixtures/`` are symlinks to the golden ones, and
+``datadir/<case>/out`` / ``datadir/<case>/src`` are real folders there. The checks:
+
+* exit status (exactly; the perl ``die`` cases only as non-zero, as the README says);
+* the set of files under ``{out}``/``{src}`` (empty folders included) and every file's
+  bytes, except run.pl logs (``log/*.log``), whose tool log lines are kaldibridge's: there
+  only the command lines and the exit code are compared;
+* stdout and stderr, after the README's normalization (``/tmp/kaldi.XXXX``, ``{mtime}``).
+
+Deliberate deviations (``DEVIATIONS``): Kaldi's verdict on non-ASCII text depends on the
+machine's locale; kaldibridge behaves like Kaldi in a UTF-8 locale, except that invalid
+UTF-8 is always reported. So ``validate_text_utf8`` (recorded without a UTF-8 locale)
+is expected to pass like ``validate_text_utf8_utf8_locale``, and
+``validate_bad_non_utf8_utf8_locale`` is expected to fail like ``validate_bad_non_utf8``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = Path(os.environ.get("KALDIBRIDGE_GOLDEN", ROOT.parent / "shared" / "golden")).resolve()
+MANIFEST = GOLDEN / "datadir" / "manifest.json"
+
+#: case -> the case whose recorded outcome kaldibridge reproduces instead (and why).
+DEVIATIONS: dict[str, tuple[str, str]] = {
+    "validate_text_utf8": (
+        "validate_text_utf8_utf8_locale",
+        "valid UTF-8 text passes: kaldibridge behaves like Kaldi in a UTF-8 locale whatever the machine's locale",
+    ),
+    "validate_bad_non_utf8_utf8_locale": (
+        "validate_bad_non_utf8",
+        "invalid UTF-8 is always reported as non-printable (Kaldi's grep ignores encoding errors in a UTF-8 locale)",
+    ),
+}
+
+#: Cases where the recorded status comes from perl's die (errno): only non-zero matters.
+_PERL_DIE = re.compile(r"\.pl$")
+
+_TMP = re.compile(r"/tmp/kaldi\.[A-Za-z0-9]{4}")
+_MTIME = re.compile(r"^((?:---|\+\+\+) /tmp/kaldi\.XXXX/\S+)\t.*$", re.M)
+
+
+def _cases() -> list[dict]:
+    if not MANIFEST.is_file():
+        return []
+    return json.loads(MANIFEST.read_text())
+
+
+def _normalize(text: str) -> str:
+    text = _TMP.sub("/tmp/kaldi.XXXX", text)
+    return _MTIME.sub(r"\1\t{mtime}", text)
+
+
+def _listing(top: Path) -> list[str]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        rel = Path(dirpath).relative_to(top)
+        for f in filenames:
+            out.append(str(rel / f) if str(rel) != "." else f)
+        if not dirnames and not filenames and Path(dirpath) != top:
+            out.append(str(rel) + "/")
+    return sorted(out)
+
+
+def _log_gist(text: str) -> list[str]:
+    """The parts of a run.pl log that do not depend on the tool's implementation."""
+    keep = []
+    for line in text.splitlines():
+        if line.startswith("# Ended"):
+            keep.append(re.sub(r" at .*", "", line))
+        elif line.startswith("# ") and not line.startswith(("# Started", "# Accounting")):
+            keep.append(line)
+    return keep
+
+
+CASES = _cases()
+
+
+@pytest.mark.skipif(not CASES, reason=f"no golden datadir manifest at {MANIFEST}")
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_datadir_case(case: dict, tmp_path: Path) -> None:
+    name = case["name"]
+    expect = case
+    if name in DEVIATIONS:
+        other = next(c for c in CASES if c["name"] == DEVIATIONS[name][0])
+        expect = {**case, "exit_code": other["exit_code"],
+                  "stdout": other["stdout"].replace(other["input"], case["input"]),
+                  "stderr": other["stderr"]}
+    root = tmp_path / "root"
+    (root / "datadir" / name).mkdir(parents=True)
+    (root / "audio").symlink_to(GOLDEN / "audio")
+    (root / "datadir" / "fixtures").symlink_to(GOLDEN / "datadir" / "fixtures")
+    out = root / "datadir" / name / "out"
+    src = root / "datadir" / name / "src"
+    inputs = case["input"] if isinstance(case["input"], list) else [case["input"]]
+    if case.get("in_place"):
+        shutil.copytree(GOLDEN / inputs[0], out)
+    if case.get("src"):
+        if isinstance(case["input"], list):
+            for i in inputs:
+                shutil.copytree(GOLDEN / i, src / Path(i).name)
+        else:
+            shutil.copytree(GOLDEN / inputs[0], src)
+    argv = [a.replace("{out}", f"datadir/{name}/out").replace("{src}", f"datadir/{name}/src") for a in case["argv"]]
+    stdin = open(GOLDEN / case["stdin"], "rb") if case.get("stdin") else subprocess.DEVNULL  # noqa: SIM115
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+    env.pop("KALDIBRIDGE_NO_PIPES", None)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "kaldibridge", case["script"], *argv],
+            cwd=root, stdin=stdin, capture_output=True, env=env, timeout=300,
+        )
+    finally:
+        if stdin is not subprocess.DEVNULL:
+            stdin.close()
+    stdout = _normalize(proc.stdout.decode("utf-8", "replace"))
+    stderr = _normalize(proc.stderr.decode("utf-8", "replace"))
+    problems = []
+    if _PERL_DIE.search(case["script"]) and expect["exit_code"] not in (0, 1):
+        if proc.returncode == 0:
+            problems.append(f"exit status 0, expected non-zero ({expect['exit_code']})")
+    elif proc.returncode != expect["exit_code"]:
+        problems.append(f"exit status {proc.returncode}, expected {expect['exit_code']}")
+    if stdout != expect["stdout"]:
+        problems.append(f"stdout differs:\n--- got\n{stdout}--- expected\n{expect['stdout']}")
+    if stderr != expect["stderr"]:
+        problems.append(f"stderr differs:\n--- got\n{stderr}--- expected\n{expect['stderr']}")
+    for kind, top in (("out", out), ("src", src)):
+        want = (case.get("files") or {}).get(kind)
+        if kind not in (case.get("files") or {}):
+            continue
+        if want is None:
+            if top.exists():
+                problems.append(f"{kind}: created, Kaldi did not create it")
+            continue
+        got = _listing(top) if top.exists() else None
+        if got != sorted(want):
+            problems.append(f"{kind}: files {got}, expected {sorted(want)}")
+            continue
+        for rel in want:
+            if rel.endswith("/"):
+                continue
+            ref = GOLDEN / "datadir" / name / kind / rel
+            mine = top / rel
+            if rel.startswith("log/") or "/log/" in rel:
+                a = _log_gist(_normalize(mine.read_text(errors="replace")))
+                b = _log_gist(ref.read_text(errors="replace"))
+                if a != b:
+                    problems.append(f"{kind}/{rel}: log differs: {a} != {b}")
+            else:
+                got_b = _normalize(mine.read_bytes().decode("utf-8", "surrogateescape"))
+                ref_b = ref.read_bytes().decode("utf-8", "surrogateescape")
+                if got_b != ref_b:
+                    problems.append(f"{kind}/{rel} differs:\n--- got\n{got_b}--- expected\n{ref_b}")
+    assert not problems, f"{name}: " + "\n".join(problems)
