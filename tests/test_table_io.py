@@ -322,12 +322,12 @@ def test_non_utf8_key(tmp_path: Path) -> None:
 def test_missing_scp_target_and_bad_offset(tmp_path: Path) -> None:
     write_mat(str(tmp_path / "m"), np.ones((2, 2), np.float32))
     (tmp_path / "a.scp").write_text(f"ok {tmp_path}/m\nmiss {tmp_path}/nope.ark:5\n")
-    with pytest.raises(KaldiIOError, match=r"'miss'.*nope\.ark"):
+    with pytest.raises(KaldiIOError, match=r"nope\.ark.*'miss'"):
         list(SequentialTableReader(f"scp:{tmp_path}/a.scp"))
     got = dict(SequentialTableReader(f"scp,p:{tmp_path}/a.scp"))
     assert list(got) == ["ok"]
     (tmp_path / "b.scp").write_text(f"far {tmp_path}/m:99999\nmid {tmp_path}/m:3\n")
-    with pytest.raises(KaldiIOError, match=r"'far'.*offset 99999"):
+    with pytest.raises(KaldiIOError, match=r"'far'.*offset 99999 is beyond the end"):
         list(SequentialTableReader(f"scp:{tmp_path}/b.scp"))
     ra = RandomAccessTableReader(f"scp:{tmp_path}/b.scp")
     with pytest.raises(FormatError, match="'mid'"):

@@ -286,13 +286,11 @@ class SequentialTableReader:
                         _log.warning("Failed to load object from %s", rx)
                     if self.spec.permissive:
                         continue
-                    err = type(e)(
+                    msg = (
                         f"Failed to load object from {rx} (to suppress this error, add the permissive "
-                        f"(p, ) option to the rspecifier. [key {key!r} in {self.spec.rxfilename!r}]"
-                    ) if isinstance(e, KaldiBridgeError) else FormatError(
-                        f"Failed to load object from {rx} (to suppress this error, add the permissive "
-                        f"(p, ) option to the rspecifier. [key {key!r} in {self.spec.rxfilename!r}]"
+                        f"(p, ) option to the rspecifier. [key {key!r} in {self.spec.rxfilename!r}: {e}]"
                     )
+                    err = type(e)(msg) if isinstance(e, KaldiBridgeError) else FormatError(msg)
                     raise err from e
                 yield key, holder.to_output(value, as_torch)
         finally:
