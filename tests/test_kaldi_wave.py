@@ -279,6 +279,20 @@ def test_from_stream_consumes_exactly_one_wave() -> None:
     assert info.total_bytes == len(RIFF)
 
 
+@needs_golden
+def test_from_stream_reads_a_whole_non_riff_file() -> None:
+    path = GOLDEN / "io" / "flac_16_mono16k.flac"
+    want, rate = _peer_int16(path)
+    f = io.BytesIO(path.read_bytes())
+    w = read_kaldi_wave_from_stream(f, "x.flac")
+    np.testing.assert_array_equal(w.data, want)
+    assert w.samp_freq == rate
+    assert f.read() == b""
+    with pytest.raises(AudioFormatError) as err:
+        read_kaldi_wave_from_stream(io.BytesIO(path.read_bytes()), strict=True)
+    assert str(err.value) == "WaveData: expected RIFF or RIFX, got fLaC"
+
+
 def test_chunk_skipping_and_kaldi_warnings(caplog) -> None:
     fact = b"fact" + struct.pack("<I", 8) + b"\0" * 8
     lst = b"LIST" + struct.pack("<I", 5) + b"INFOx" + b"\0"  # odd size + pad byte

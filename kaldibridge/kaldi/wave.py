@@ -20,8 +20,8 @@ Differences (a superset, off with ``strict=True``):
 * Odd-sized chunks before ``data`` followed by the RIFF pad byte are skipped
   properly (Kaldi loses alignment and fails).
 * Non-RIFF containers (FLAC, NIST SPHERE, AIFF, Ogg, MP3...) are decoded with
-  libsndfile by :func:`read_kaldi_wave` (not by :func:`read_kaldi_wave_from_stream`,
-  which must know where the file ends).
+  libsndfile; having no RIFF sizes, they are read to EOF (so they work as whole
+  files, e.g. in a wav.scp, not inside an archive).
 """
 
 from __future__ import annotations
@@ -565,9 +565,13 @@ def read_kaldi_wave_from_stream(f: BinaryIO, name: str = "<stream>", *, strict: 
     the data chunk (``header_bytes + samp_count * block_align`` bytes, see
     :attr:`WaveInfo.total_bytes`), so an archive of waves can be read entry by
     entry. In stream mode (unknown size) it reads to EOF, as Kaldi does.
+    Unless ``strict``, a stream that does not start with ``RIFF``/``RIFX`` (a FLAC or
+    SPHERE file named in a wav.scp) is read to EOF and decoded with libsndfile;
+    Kaldi fails on it, and its message ("expected RIFF or RIFX") is kept when
+    libsndfile cannot decode it either.
 
     Args:
-        f: binary stream positioned at ``RIFF``/``RIFX``.
+        f: binary stream positioned at the start of the wave.
         name: the source's name, stored in raised errors' ``source`` attribute.
         strict: Kaldi's exact behaviour: 16-bit PCM only.
 
@@ -581,6 +585,11 @@ def read_kaldi_wave_from_stream(f: BinaryIO, name: str = "<stream>", *, strict: 
     """
     name = _source_name(f, name)
     src = _In(f)
+    if not strict:
+        head = src.read(4)
+        src.unread(head)
+        if len(head) == 4 and head not in (b"RIFF", b"RIFX"):
+            return _read_other_container(src, head, name)
     return _read_body(src, _read_header(src, name, strict), name)
 
 
