@@ -8,7 +8,7 @@ import torch
 
 from kaldibridge.errors import OptionError
 from kaldibridge.functional.filtering import biquad_coeffs, deemph_coeffs, lfilter, riaa_coeffs
-from kaldibridge.sox._args import EffectRefusedError, c_double_prefix, parse_double, parse_frequency
+from kaldibridge.sox._args import EffectRefusedError, EffectUsageError, c_double_prefix, numeric, parse_double, parse_frequency
 from kaldibridge.sox._chain import Context, Effect, Stream, register
 
 _ALL_WIDTHS = "hkboqs"
@@ -221,31 +221,191 @@ class Biquad(_Biquad):
 
 
 # ----------------------------------------------------------------------------- FIR
-def fir_centered(x: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
-    """``y[n] = sum_k h[k] x[n + (N-1)//2 - k]``: SoX's zero-delay FIR, same length as x.
+def fir_centered(x: torch.Tensor, taps: torch.Tensor, post_peak: int | None = None) -> torch.Tensor:
+    """``y[n] = sum_k h[k] x[n + d - k]`` with ``d = N - 1 - post_peak`` (default
+    ``post_peak = N // 2``, i.e. ``d = (N-1)//2``): SoX's delay-compensated FIR
+    (``dft_filter``), output as long as the input.
 
     Args:
         x: ``(..., time)`` float64.
         taps: ``(N,)`` float64.
+        post_peak: taps after the filter's peak.
     """
     n = x.shape[-1]
     k = taps.numel()
     size = n + k - 1
     nfft = 1 << max(0, (size - 1).bit_length())
     y = torch.fft.irfft(torch.fft.rfft(x, nfft) * torch.fft.rfft(taps.to(x), nfft), nfft)
-    d = (k - 1) // 2
+    d = k - 1 - (k // 2 if post_peak is None else post_peak)
     return y[..., d : d + n]
 
 
 class FirEffect(Effect):
     """Base of effects that run a designed FIR with the delay removed."""
 
+    post_peak: int | None = None
+
     def taps(self, rate: float) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def apply(self, st: Stream, ctx: Context) -> Stream:
         h = self.taps(st.rate).to(device=st.x.device, dtype=torch.float64)
-        return st.replace(fir_centered(st.x, h), length=st.length)
+        return st.replace(fir_centered(st.x, h, self.post_peak), length=st.length)
+
+
+def _blackman(h: list[float], alpha: float = 0.16) -> list[float]:
+    m = len(h) - 1
+    return [v * ((1 - alpha) * 0.5 - 0.5 * math.cos(2 * math.pi * i / m) + alpha * 0.5 * math.cos(4 * math.pi * i / m)) for i, v in enumerate(h)]
+
+
+@register("hilbert")
+class Hilbert(FirEffect):
+    usage_text = "[-n taps]"
+
+    def __init__(self, name: str, args: list[str]) -> None:
+        super().__init__(name, args)
+        rest = list(args)
+        self.n_taps = 0
+        while rest and rest[0].startswith("-") and len(rest[0]) > 1:
+            tok = rest.pop(0)
+            if tok[1] != "n":
+                raise EffectUsageError(name, f"invalid option `{tok}'")
+            val = tok[2:] if len(tok) > 2 else (rest.pop(0) if rest else "")
+            self.n_taps = int(numeric(name, val, "taps", 3, 32767))
+        if self.n_taps and self.n_taps % 2 == 0:
+            raise EffectUsageError(name, "only filters with an odd number of taps are supported")
+        if rest:
+            raise self.usage(rest[0])
+
+    def taps(self, rate: float) -> torch.Tensor:
+        n = self.n_taps
+        if not n:
+            n = int(rate / 76.5 + 2)
+            n += 1 - n % 2
+        h = []
+        for i in range(n):
+            k = i - n // 2
+            h.append(0.0 if k % 2 == 0 else (1 - math.cos(math.pi * k)) / (math.pi * k))
+        self.post_peak = n // 2
+        return torch.tensor(_blackman(h), dtype=torch.float64)
+
+
+@register("sinc")
+class Sinc(FirEffect):
+    usage_text = "[-a att|-b beta] [-p phase|-M|-I|-L] [-t tbw|-n taps] [freqHP][-freqLP [-t tbw|-n taps]]"
+
+    def __init__(self, name: str, args: list[str]) -> None:
+        super().__init__(name, args)
+        self.att = 0.0
+        self.beta = -1.0
+        self.phase = 50.0
+        self.round = False
+        self.fc0 = self.fc1 = 0.0
+        tbw = [0.0, 0.0]
+        ntaps = [0, 0]
+        rest = list(args)
+        for i in range(2):
+            while rest and rest[0].startswith("-") and len(rest[0]) > 1 and rest[0][1] in "rabpMILtn":
+                tok = rest.pop(0)
+                k = 1
+                while k < len(tok):
+                    ch = tok[k]
+                    k += 1
+                    if ch in "abptn":
+                        val = tok[k:] if k < len(tok) else (rest.pop(0) if rest else "")
+                        k = len(tok)
+                        if ch == "a":
+                            self.att = numeric(name, val, "att", 40, 180)
+                        elif ch == "b":
+                            self.beta = numeric(name, val, "beta", 0, 256)
+                        elif ch == "p":
+                            self.phase = numeric(name, val, "phase", 0, 100)
+                        elif ch == "n":
+                            ntaps[1] = int(numeric(name, val, "num_taps", 11, 32767))
+                        else:
+                            f, tail = parse_frequency(val)
+                            if f < 1 or tail:
+                                raise self.usage(val)
+                            tbw[1] = f
+                    elif ch == "r":
+                        self.round = True
+                    elif ch == "M":
+                        self.phase = 0
+                    elif ch == "I":
+                        self.phase = 25
+                    elif ch == "L":
+                        self.phase = 50
+                    else:
+                        raise self.usage(tok)
+            if (self.att and self.beta >= 0) or (tbw[1] and ntaps[1]):
+                raise self.usage()
+            if i == 0 or not self.fc1:
+                tbw[0], ntaps[0] = tbw[1], ntaps[1]
+            if i == 0 and rest:
+                text = rest.pop(0)
+                if not text.startswith("-"):
+                    self.fc0, text = parse_frequency(text)
+                if text.startswith("-"):
+                    self.fc1, text = parse_frequency(text[1:])
+                if text or self.fc0 < 0 or self.fc1 < 0:
+                    raise self.usage(text or None)
+        if rest:
+            raise self.usage(rest[0])
+        self.tbw, self.ntaps = tbw, ntaps
+
+    def _lpf(self, fn: float, fc: float, tbw: float, n: int) -> tuple[list[float] | None, int]:
+        from kaldibridge.sox.rate import kaiser_params, make_lpf
+
+        fc /= fn
+        if fc <= 0 or fc >= 1:
+            return None, 0
+        att = self.att or 120.0
+        self.beta, num = kaiser_params(att, fc, (tbw / fn if tbw else 0.05) * 0.5, self.beta, n)
+        if not n:
+            num = min(max(num, 11), 32767)
+            if self.round:
+                num = 1 + 2 * int(int((num // 2) * fc + 0.5) / fc + 0.5)
+        num |= 1
+        return make_lpf(num, fc, self.beta, 0.0, 1.0), num
+
+    def taps(self, rate: float) -> torch.Tensor:
+        from kaldibridge.sox.rate import fir_to_phase
+
+        fn = rate * 0.5
+        if self.fc0 >= fn or self.fc1 >= fn:
+            raise EffectRefusedError(self.name, "filter frequency must be less than sample-rate / 2")
+        self.beta = -1.0 if self.beta < 0 else self.beta
+        h0, n0 = self._lpf(fn, self.fc0, self.tbw[0], self.ntaps[0])
+        h1, n1 = self._lpf(fn, self.fc1, self.tbw[1], self.ntaps[1])
+
+        def invert(h: list[float]) -> list[float]:
+            out = [-v for v in h]
+            out[(len(h) - 1) // 2] += 1
+            return out
+
+        if h0 is not None:
+            h0 = invert(h0)
+        hs = [h0, h1]
+        ns = [n0, n1]
+        longer = int(ns[1] > ns[0])
+        n = ns[longer]
+        h = hs[longer]
+        if h is None:
+            raise EffectRefusedError(self.name, "no filter frequency given")
+        if h0 is not None and h1 is not None:
+            short = hs[1 - longer]
+            assert short is not None
+            off = (n - ns[1 - longer]) // 2
+            h = list(h)
+            for i, v in enumerate(short):
+                h[i + off] += v
+            if self.fc0 < self.fc1:
+                h = invert(h)
+        if self.phase != 50:
+            h, self.post_peak = fir_to_phase(h, self.phase)
+        else:
+            self.post_peak = n >> 1
+        return torch.tensor(h, dtype=torch.float64)
 
 
 @register("fir")
