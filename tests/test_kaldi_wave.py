@@ -404,8 +404,9 @@ def test_write_refuses_empty_and_bad_rate() -> None:
     with pytest.raises(AudioFormatError) as err:
         write_kaldi_wave(WaveData(16000.0, np.zeros((0, 10), np.float32)))
     assert str(err.value) == "Error: attempting to write empty WAVE file"
-    with pytest.raises(AudioFormatError):
-        write_kaldi_wave(WaveData(0.0, np.zeros((1, 10), np.float32)))
+    for bad in (0.0, -8000.0, float("nan"), float("inf")):
+        with pytest.raises(AudioFormatError):
+            write_kaldi_wave(WaveData(bad, np.zeros((1, 10), np.float32)))
 
 
 def test_duration_is_float32_like_kaldi() -> None:

@@ -619,7 +619,7 @@ def write_kaldi_wave(wave: WaveData) -> bytes:
         data = data.reshape(1, -1)
     if data.ndim != 2 or data.shape[0] == 0:
         raise AudioFormatError("Error: attempting to write empty WAVE file")
-    if not wave.samp_freq > 0:
+    if not 0 < wave.samp_freq < 2**31:
         raise AudioFormatError(f"WaveData: sample frequency must be positive, got {wave.samp_freq}")
     nch, nsamp = data.shape
     sub2 = nch * nsamp * 2
