@@ -370,13 +370,13 @@ def test_stdin_reading(tmp_path: Path) -> None:
 
 
 def test_long_script_and_text_archives_cross_buffer_boundaries(tmp_path: Path) -> None:
-    keys = [f"utt{i:05d}" for i in range(5000)]  # > 64 KiB of scp lines
+    keys = [f"utt{i:05d}" for i in range(1500)]  # many 8 KiB buffer refills
     mats = {k: np.full((1, 2), i, np.float32) for i, k in enumerate(keys)}
     for opts in ("ark,scp", "ark,scp,t"):
         with TableWriter(f"{opts}:{tmp_path}/a.ark,{tmp_path}/a.scp") as w:
             for k, m in mats.items():
                 w.write(k, m)
-        assert len(load_scp(str(tmp_path / "a.scp")).keys()) == 5000
+        assert len(load_scp(str(tmp_path / "a.scp")).keys()) == 1500
         got = dict(SequentialTableReader(f"ark:{tmp_path}/a.ark"))
         assert list(got) == keys
-        np.testing.assert_array_equal(got["utt04321"], mats["utt04321"])
+        np.testing.assert_array_equal(got["utt01234"], mats["utt01234"])

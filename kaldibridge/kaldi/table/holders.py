@@ -19,7 +19,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from kaldibridge.errors import FormatError
+from kaldibridge.errors import FormatError, KaldiBridgeError
 from kaldibridge.kaldi.table.compressed import (
     CompressedMatrix,
     compress,
@@ -57,9 +57,12 @@ def format_float(x: float) -> str:
     return "%.7g" % x
 
 
+_SPACE = re.compile(r"\s")
+
+
 def is_token(s: str) -> bool:
     """Kaldi ``IsToken``: non-empty, printable, no whitespace."""
-    return bool(s) and not any(c.isspace() for c in s) and s.isprintable()
+    return bool(s) and s.isprintable() and _SPACE.search(s) is None
 
 
 def _where(s: InputStream, pos: int | None = None) -> str:
@@ -200,6 +203,10 @@ class Holder:
         """Serializes one value (with the ``\\0B`` marker in binary mode)."""
         raise NotImplementedError
 
+    def write_parts(self, value: Any, binary: bool = True) -> list[Any]:
+        """Like :meth:`write` but may return several buffers (avoids copying big arrays)."""
+        return [self.write(value, binary)]
+
     def extract_range(self, value: Any, spec: str) -> Any:
         raise FormatError(f"range specifiers are not supported for '{self.name}' tables")
 
@@ -300,6 +307,12 @@ def _format_matrix_text(m: np.ndarray) -> bytes:
     return (" [" + fmt % tuple(m.reshape(-1).tolist()) + "]\n").encode()
 
 
+# An archive entry "key FM <rows> <cols>" / "key DM ..." in one match (fast path).
+_FAST_MATRIX_ENTRY = re.compile(
+    rb"[ \t\n\r\v\f]*([^ \t\n\r\v\f]{1,4096})[ \t]\0B([FD])M \x04(.{4})\x04(.{4})", re.S
+)
+
+
 class MatrixHolder(Holder):
     """``matrix`` (float32) / ``double_matrix`` (float64): reads FM, DM, CM, CM2, CM3 and text.
 
@@ -317,16 +330,53 @@ class MatrixHolder(Holder):
             return _read_matrix_binary(s, self.dtype)
         return _read_matrix_text(s, self.dtype)
 
+    def read_entry_fast(self, s: InputStream) -> tuple[str, np.ndarray] | None:
+        """Reads a whole binary ``key FM/DM`` archive entry when the next bytes are one.
+
+        Returns None (consuming nothing) for anything else, so the general path runs and
+        reports errors with full detail.
+        """
+        m = s.match_ahead(_FAST_MATRIX_ENTRY, 128)
+        if m is None:
+            return None
+        try:
+            key = m.group(1).decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        rows = int.from_bytes(m.group(3), "little", signed=True)
+        cols = int.from_bytes(m.group(4), "little", signed=True)
+        if rows < 0 or cols < 0:
+            return None
+        src = np.dtype("<f4") if m.group(2) == b"F" else np.dtype("<f8")
+        rem = s.remaining()
+        pos = m.start(2) + s.pos - s._i  # noqa: SLF001 - offset of the token, for messages
+        s.consume_match(m)
+        n = rows * cols
+        try:
+            if rem is not None and n * src.itemsize > rem - (m.end() - m.start()):
+                _check_size(s, n, src.itemsize, "matrix", pos)
+            data = s.read_array(n, src, f"matrix data ({rows}x{cols})")
+        except KaldiBridgeError as e:
+            raise type(e)(f"key {key!r}: {e}") from e
+        if n == 0:
+            return key, np.zeros((rows, cols), dtype=self.dtype)
+        data = data.reshape(rows, cols)
+        return key, data if data.dtype == self.dtype else data.astype(self.dtype)
+
     def write(self, value: Any, binary: bool = True) -> bytes:
+        return b"".join(self.write_parts(value, binary))
+
+    def write_parts(self, value: Any, binary: bool = True) -> list[Any]:
         if isinstance(value, CompressedMatrix):
             value = decompress(value, self.dtype)
         m = _as_numpy(value, self.dtype, 2, self.name)
         if not binary:
-            return _format_matrix_text(m)
+            return [_format_matrix_text(m)]
         rows, cols = m.shape
         token = b"FM " if self.dtype == np.float32 else b"DM "
         head = _BIN + token + b"\x04" + struct.pack("<i", rows) + b"\x04" + struct.pack("<i", cols)
-        return head + np.ascontiguousarray(m, dtype=self.dtype.newbyteorder("<")).tobytes()
+        body = np.ascontiguousarray(m, dtype=self.dtype.newbyteorder("<"))
+        return [head, memoryview(body.reshape(-1)).cast("B")]
 
     def extract_range(self, value: np.ndarray, spec: str) -> np.ndarray:
         r0, r1, c0, c1 = parse_matrix_range(spec, value.shape[0], value.shape[1])

@@ -239,10 +239,16 @@ class SequentialTableReader:
             return
         name = self.spec.rxfilename
         holder, as_torch = self.holder, self.as_torch
+        fast = getattr(holder, "read_entry_fast", None)
         while True:
             key: str | None = None
             pos = s.pos
             try:
+                entry = fast(s) if fast is not None else None
+                if entry is not None:
+                    key, value = entry
+                    yield key, holder.to_output(value, as_torch)
+                    continue
                 key = _read_key(s, name)
                 if key is None:
                     break

@@ -79,9 +79,9 @@ class TableWriter:
                 self._ark.abort()
                 raise
 
-    def _serialize(self, key: str, value: Any) -> bytes:
+    def _serialize(self, key: str, value: Any) -> list[Any]:
         try:
-            return self.holder.write(value, self.binary)
+            return self.holder.write_parts(value, self.binary)
         except KaldiBridgeError as e:
             raise type(e)(f"writing key {key!r} to {self.wspecifier!r}: {e}") from e
         except (ValueError, TypeError, OverflowError) as e:
@@ -100,9 +100,9 @@ class TableWriter:
                 f"invalid key {key!r} for {self.wspecifier!r}: keys must be non-empty and "
                 "contain no whitespace"
             )
-        data = self._serialize(key, value)
+        parts = self._serialize(key, value)
         if self._targets is not None:
-            self._write_scp_target(key, data)
+            self._write_scp_target(key, parts)
             return
         ark = self._ark
         if ark is None:  # pragma: no cover - only after close
@@ -110,9 +110,9 @@ class TableWriter:
         head = key.encode() + b" "
         offset = ark.tell() + len(head)
         try:
-            ark.write(head + data if len(data) < (1 << 16) else head)
-            if len(data) >= (1 << 16):
-                ark.write(data)
+            ark.write(head)
+            for part in parts:
+                ark.write(part)
             if self.spec.flush:
                 ark.flush()
         except KaldiBridgeError as e:
@@ -126,7 +126,7 @@ class TableWriter:
             except KaldiBridgeError as e:
                 raise type(e)(f"writing script line for key {key!r}: {e}") from e
 
-    def _write_scp_target(self, key: str, data: bytes) -> None:
+    def _write_scp_target(self, key: str, parts: list[Any]) -> None:
         target = (self._targets or {}).get(key)
         if target is None:
             if self.spec.permissive:
@@ -136,7 +136,8 @@ class TableWriter:
             )
         try:
             with open_wx(target, allow_pipes=self.allow_pipes) as out:
-                out.write(data)
+                for part in parts:
+                    out.write(part)
         except KaldiBridgeError as e:
             raise type(e)(f"writing key {key!r} to {target!r}: {e}") from e
 

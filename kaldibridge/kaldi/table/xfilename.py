@@ -298,6 +298,18 @@ class InputStream:
             self._base += k
         return got
 
+    def match_ahead(self, pattern: re.Pattern[bytes], need: int) -> re.Match[bytes] | None:
+        """Matches ``pattern`` at the current position with at least ``need`` bytes
+        buffered (fewer at the end of the stream); nothing is consumed. Use
+        :meth:`consume_match` to step over a match."""
+        if len(self._buf) - self._i < need:
+            self._fill(need)
+        return pattern.match(self._buf, self._i)
+
+    def consume_match(self, m: re.Match[bytes]) -> None:
+        """Steps over a match returned by :meth:`match_ahead` (no read in between)."""
+        self._i = m.end()
+
     # ----------------------------------------------------------------- tokens
     def skip_whitespace(self) -> bytes:
         """Skips whitespace; returns the next byte (not consumed) or ``b""`` at the end."""
