@@ -21,6 +21,7 @@ is expected to pass like ``validate_text_utf8_utf8_locale``, and
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -89,10 +90,53 @@ def _log_gist(text: str) -> list[str]:
 
 CASES = _cases()
 
+#: Cases always run as a real subprocess (``python -m kaldibridge SCRIPT ARGV``), one or
+#: more per script; the others call the same entry point (``kaldibridge.__main__.main``)
+#: in-process, which keeps the suite fast (set KALDIBRIDGE_COMPAT_SUBPROCESS=1 to run
+#: every case as a subprocess).
+SUBPROCESS_CASES = {
+    "validate_bad_missing_text", "fix_bad_spk2gender_missing", "subset_shortest_3", "split_segments_2",
+    "combine_plain_segments", "copy_equals_form_rejected", "perturb_speed_0.9_segments", "get_utt2dur_plain",
+    "get_reco2dur_segments", "get_utt2num_frames_feats", "filter_scp_stdin", "utt2spk_to_spk2utt_bad_line",
+    "spk2utt_to_utt2spk_crlf",
+}
+
+
+def _run_subprocess(root: Path, script: str, argv: list[str], stdin_path: Path | None) -> tuple[int, bytes, bytes]:
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+    env.pop("KALDIBRIDGE_NO_PIPES", None)
+    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "kaldibridge", script, *argv],
+            cwd=root, stdin=stdin, capture_output=True, env=env, timeout=300,
+        )
+    finally:
+        if stdin is not subprocess.DEVNULL:
+            stdin.close()
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _run_in_process(
+    root: Path, script: str, argv: list[str], stdin_path: Path | None, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, bytes, bytes]:
+    from kaldibridge.__main__ import main
+
+    out, err = io.BytesIO(), io.BytesIO()
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("KALDIBRIDGE_NO_PIPES", raising=False)
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(out, write_through=True))
+    monkeypatch.setattr(sys, "stderr", io.TextIOWrapper(err, write_through=True))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin_path.read_bytes() if stdin_path else b"")))
+    code = main([script, *argv])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return code, out.getvalue(), err.getvalue()
+
 
 @pytest.mark.skipif(not CASES, reason=f"no golden datadir manifest at {MANIFEST}")
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_datadir_case(case: dict, tmp_path: Path) -> None:
+def test_datadir_case(case: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     name = case["name"]
     expect = case
     if name in DEVIATIONS:
@@ -116,25 +160,19 @@ def test_datadir_case(case: dict, tmp_path: Path) -> None:
         else:
             shutil.copytree(GOLDEN / inputs[0], src)
     argv = [a.replace("{out}", f"datadir/{name}/out").replace("{src}", f"datadir/{name}/src") for a in case["argv"]]
-    stdin = open(GOLDEN / case["stdin"], "rb") if case.get("stdin") else subprocess.DEVNULL  # noqa: SIM115
-    env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
-    env.pop("KALDIBRIDGE_NO_PIPES", None)
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "kaldibridge", case["script"], *argv],
-            cwd=root, stdin=stdin, capture_output=True, env=env, timeout=300,
-        )
-    finally:
-        if stdin is not subprocess.DEVNULL:
-            stdin.close()
-    stdout = _normalize(proc.stdout.decode("utf-8", "replace"))
-    stderr = _normalize(proc.stderr.decode("utf-8", "replace"))
+    stdin_path = GOLDEN / case["stdin"] if case.get("stdin") else None
+    if name in SUBPROCESS_CASES or os.environ.get("KALDIBRIDGE_COMPAT_SUBPROCESS"):
+        returncode, out_b, err_b = _run_subprocess(root, case["script"], argv, stdin_path)
+    else:
+        returncode, out_b, err_b = _run_in_process(root, case["script"], argv, stdin_path, monkeypatch)
+    stdout = _normalize(out_b.decode("utf-8", "replace"))
+    stderr = _normalize(err_b.decode("utf-8", "replace"))
     problems = []
     if _PERL_DIE.search(case["script"]) and expect["exit_code"] not in (0, 1):
-        if proc.returncode == 0:
+        if returncode == 0:
             problems.append(f"exit status 0, expected non-zero ({expect['exit_code']})")
-    elif proc.returncode != expect["exit_code"]:
-        problems.append(f"exit status {proc.returncode}, expected {expect['exit_code']}")
+    elif returncode != expect["exit_code"]:
+        problems.append(f"exit status {returncode}, expected {expect['exit_code']}")
     if stdout != expect["stdout"]:
         problems.append(f"stdout differs:\n--- got\n{stdout}--- expected\n{expect['stdout']}")
     if stderr != expect["stderr"]:

@@ -57,34 +57,47 @@ def _scp_entries(path: str) -> list[tuple[str, str]]:
 def wav_duration(rxfilename: str, *, read_entire_file: bool = False, allow_pipes: bool | None = None) -> float:
     """Duration in seconds of one wav.scp entry, as ``wav-to-duration`` computes it.
 
-    The header alone is read for a plain file (unless ``read_entire_file``); a pipe or
-    an archive offset is read as a whole wave. Float32 ``samples / rate``, as Kaldi.
+    A plain file is measured from its header (libsndfile); a pipe (``"cmd |"``) is run and
+    its output measured; an archive offset (``"file:OFFSET"``) is read by Kaldi's wave
+    reader (:mod:`kaldibridge.kaldi.wave`), as is audio libsndfile cannot read. The value
+    is float32 ``samples / rate``, as Kaldi computes it.
 
     Args:
         rxfilename: the wav.scp value (path, ``"cmd |"``, ``"ark:offset"``).
-        read_entire_file: read all samples instead of trusting the header.
-        allow_pipes: ``False`` refuses pipe commands (see kaldibridge.kaldi.table).
+        read_entire_file: accepted for Kaldi compatibility (the whole stream is always
+            decoded by libsndfile when the header has no length).
+        allow_pipes: ``False`` refuses pipe commands (see :mod:`kaldibridge.kaldi.table`).
 
     Raises:
-        KaldiBridgeError: the audio cannot be read.
+        KaldiBridgeError: the audio cannot be read (PipesRefusedError for a refused pipe).
 
     Kaldi: ``wav-to-duration``.
     """
-    from kaldibridge.kaldi.table import read_object
+    import io
+
+    import soundfile
+
+    from kaldibridge.kaldi.table import open_rx
     from kaldibridge.kaldi.table.specifiers import classify_rxfilename
 
-    if not read_entire_file and classify_rxfilename(rxfilename) == "file":
-        from kaldibridge.kaldi.wave import read_kaldi_wave_info
+    kind = classify_rxfilename(rxfilename)
+    try:
+        if kind == "file":
+            info = soundfile.info(rxfilename)
+        elif kind == "pipe":
+            with open_rx(rxfilename, allow_pipes=allow_pipes) as stream:
+                blob = stream.read()
+            info = soundfile.info(io.BytesIO(blob))
+        else:
+            info = None
+        if info is not None and int(info.samplerate) > 0:
+            return float(np.float32(int(info.frames)) / np.float32(int(info.samplerate)))
+    except (RuntimeError, soundfile.LibsndfileError, OSError, ValueError) as e:
+        if isinstance(e, KaldiBridgeError) and not isinstance(e, (ValueError,)):
+            raise
+    from kaldibridge.kaldi.table import read_object
 
-        try:
-            with open(rxfilename, "rb") as f:
-                info = read_kaldi_wave_info(f, rxfilename)
-            if not info.is_streamed:
-                return info.duration
-        except (OSError, ValueError):
-            pass
-    wave = read_object(rxfilename, "wave", allow_pipes=allow_pipes)
-    return wave.duration
+    return read_object(rxfilename, "wave", allow_pipes=allow_pipes).duration
 
 
 def wav_durations(
