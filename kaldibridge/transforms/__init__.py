@@ -1,1 +1,46 @@
-"""kaldibridge.transforms."""
+"""kaldibridge.transforms: ``torch.nn.Module`` wrappers of :mod:`kaldibridge.functional`.
+
+Names and constructor arguments follow ``torchaudio.transforms``.
+"""
+
+from kaldibridge.transforms.masking import FrequencyMasking, SpecAugment, TimeMasking
+from kaldibridge.transforms.melscale import LFCC, MFCC, InverseMelScale, MelScale, MelSpectrogram
+from kaldibridge.transforms.misc import (
+    AddNoise,
+    Deemphasis,
+    Fade,
+    Loudness,
+    PitchShift,
+    Preemphasis,
+    Speed,
+    TimeStretch,
+)
+from kaldibridge.transforms.scale import AmplitudeToDB, MuLawDecoding, MuLawEncoding, Vol
+from kaldibridge.transforms.spectrogram import GriffinLim, InverseSpectrogram, SpectralCentroid, Spectrogram
+
+__all__ = [
+    "AddNoise",
+    "AmplitudeToDB",
+    "Deemphasis",
+    "Fade",
+    "FrequencyMasking",
+    "GriffinLim",
+    "InverseMelScale",
+    "InverseSpectrogram",
+    "LFCC",
+    "Loudness",
+    "MFCC",
+    "MelScale",
+    "MelSpectrogram",
+    "MuLawDecoding",
+    "MuLawEncoding",
+    "PitchShift",
+    "Preemphasis",
+    "SpecAugment",
+    "SpectralCentroid",
+    "Spectrogram",
+    "Speed",
+    "TimeMasking",
+    "TimeStretch",
+    "Vol",
+]
