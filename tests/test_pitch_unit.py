@@ -63,9 +63,8 @@ def test_gauss_follows_box_muller_of_uniforms():
     np.testing.assert_allclose(g, ref, rtol=1e-5, atol=1e-6)
 
 
-def _naive_step(su, nccf, prev):
+def _naive_step(su, local, prev):
     n = len(prev)
-    local = 1 - nccf + su.soft_lags * nccf
     fwd = np.empty(n, np.float32)
     bp = np.empty(n, np.int64)
     for i in range(n):
@@ -75,16 +74,21 @@ def _naive_step(su, nccf, prev):
     return bp, fwd - fwd.min()
 
 
-def test_viterbi_step_equals_naive_search():
-    su = P._make_setup(PitchExtractionOptions(min_f0=200.0, max_f0=400.0, delta_pitch=0.02))
-    rng = np.random.default_rng(0)
-    prev = np.abs(rng.standard_normal(su.num_lags)).astype(np.float32)
-    prev -= prev.min()
-    nccf = rng.uniform(-1, 1, su.num_lags).astype(np.float32)
-    bp, fwd, _ = P._viterbi_step(su, nccf, prev)
-    nbp, nfwd = _naive_step(su, nccf, prev)
-    np.testing.assert_array_equal(bp, nbp)
-    np.testing.assert_allclose(fwd, nfwd, atol=1e-6)
+@pytest.mark.parametrize("seed", range(4))
+def test_viterbi_step_equals_naive_search(seed):
+    su = P._make_setup(PitchExtractionOptions(min_f0=150.0, max_f0=400.0, delta_pitch=0.01, penalty_factor=0.5))
+    rng = np.random.default_rng(seed)
+    prev = np.zeros(su.num_lags, np.float32)
+    for _ in range(5):  # a few frames, so that prev looks like a real forward cost
+        nccf = np.clip(np.sin(np.arange(su.num_lags) / rng.uniform(3, 20)) + rng.normal(0, 0.2, su.num_lags), -1, 1)
+        local = P._local_cost(su, nccf.astype(np.float32))
+        bp, fwd, _ = P._viterbi_step(su, local, prev)
+        nbp, nfwd = _naive_step(su, local, prev)
+        np.testing.assert_array_equal(bp, nbp)
+        np.testing.assert_allclose(fwd, nfwd, atol=1e-6)
+        dbp, dfwd, _ = P._viterbi_step_dense(su, local, prev)
+        np.testing.assert_array_equal(dbp, nbp)
+        prev = fwd
 
 
 def test_lag_grid_is_geometric_and_covers_range():

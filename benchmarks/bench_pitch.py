@@ -1,0 +1,92 @@
+"""Benchmark: Kaldi pitch (extraction + post-processing) on 5 minutes of 16 kHz audio.
+
+kaldibridge's ``compute_and_process_kaldi_pitch`` against the peer
+``kaldi_native_fbank.compute_and_process_kaldi_pitch`` (a C++ port of Kaldi's pitch
+code; pip package ``kaldi-native-fbank``, not a kaldibridge dependency), on the same
+generated speech-like signal, single thread. Prints seconds, real-time factors (audio
+seconds per compute second) and the ratio. Without the peer installed only kaldibridge
+is timed (for reference: Kaldi's own binary runs pitch at about 550x real time per core).
+
+Usage: python benchmarks/bench_pitch.py [--minutes 5] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from kaldibridge.kaldi.features.pitch import (  # noqa: E402
+    GlibcRandom,
+    PitchExtractionOptions,
+    ProcessPitchOptions,
+    compute_and_process_kaldi_pitch,
+    compute_kaldi_pitch,
+)
+
+
+def speech_like(seconds: float, fs: int = 16000, seed: int = 0) -> np.ndarray:
+    """Harmonic 'voiced' stretches with a gliding f0, noise 'unvoiced' stretches, pauses."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * fs)
+    t = np.arange(n) / fs
+    f0 = 140 + 50 * np.sin(2 * np.pi * 0.37 * t) + 20 * np.sin(2 * np.pi * 2.3 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / fs
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 8))
+    seg = np.repeat(rng.integers(0, 3, size=n // 3200 + 1), 3200)[:n]  # 0.2 s segments
+    x = np.where(seg == 0, voiced * 4000, np.where(seg == 1, rng.standard_normal(n) * 800, 0.0))
+    x = x + rng.standard_normal(n) * 20
+    return np.clip(x, -32768, 32767).astype(np.float32)
+
+
+def best_time(fn, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=float, default=5.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    seconds = args.minutes * 60
+    x = speech_like(seconds)
+    popts, qopts = PitchExtractionOptions(), ProcessPitchOptions()
+    print(f"audio: {seconds:.0f} s at 16 kHz, generated (seed 0); threads: 1")
+
+    t_raw = best_time(lambda: compute_kaldi_pitch(x, popts), args.repeats)
+    print(f"kaldibridge compute_kaldi_pitch:             {t_raw:7.3f} s  {seconds / t_raw:7.1f}x real time")
+    t_kb = best_time(lambda: compute_and_process_kaldi_pitch(x, popts, qopts, rng=GlibcRandom(1)), args.repeats)
+    print(f"kaldibridge compute_and_process_kaldi_pitch: {t_kb:7.3f} s  {seconds / t_kb:7.1f}x real time")
+    try:
+        import kaldi_native_fbank as knf
+    except ImportError:
+        print("peer kaldi-native-fbank is not installed: no comparison (pip install kaldi-native-fbank)")
+        return
+    kp, kq = knf.PitchExtractionOptions(), knf.ProcessPitchOptions()
+    t_knf = best_time(lambda: knf.compute_and_process_kaldi_pitch(kp, kq, x), args.repeats)
+    print(f"kaldi-native-fbank compute_and_process:      {t_knf:7.3f} s  {seconds / t_knf:7.1f}x real time")
+    print(f"ratio kaldibridge / kaldi-native-fbank time: {t_kb / t_knf:.2f}")
+    ours = compute_and_process_kaldi_pitch(x, popts, qopts, rng=GlibcRandom(1)).numpy()
+    theirs = np.asarray(knf.compute_and_process_kaldi_pitch(kp, kq, x))
+    if ours.shape == theirs.shape:
+        same = np.isclose(ours, theirs, rtol=1e-3, atol=1e-3).all(axis=1).mean()
+        print(f"agreement: {100 * same:.2f}% of frames within 1e-3 ({ours.shape[0]} frames)")
+    else:
+        print(f"shapes differ: kaldibridge {ours.shape}, kaldi-native-fbank {theirs.shape}")
+
+
+if __name__ == "__main__":
+    main()
