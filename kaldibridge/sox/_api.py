@@ -71,6 +71,8 @@ def apply_effects_tensor(
     effects: Sequence[Sequence[str]],
     channels_first: bool = True,
     output_sample_rate: int | None = None,
+    *,
+    precision: int | None = None,
 ) -> tuple[torch.Tensor, int]:
     """Run a SoX effects chain on a tensor, the way the ``sox`` program runs it.
 
@@ -94,6 +96,9 @@ def apply_effects_tensor(
         effects: the chain, e.g. ``[["highpass", "100"], ["reverb", "50"]]``.
         channels_first: layout of ``waveform`` and of the result.
         output_sample_rate: the output file's rate (``sox -r``); default: the input rate.
+        precision: significant bits of the input as sox would see the file (16 for
+            16-bit PCM); used by the level detectors of ``silence``. Default from the
+            dtype: int16 16, float32 24, otherwise 32.
 
     Returns:
         ``(waveform, sample_rate)``: float32 (float64 if the input was float64), same
@@ -119,7 +124,9 @@ def apply_effects_tensor(
         out_rate=float(sample_rate) if out_rate is None else out_rate,
         out_channels=int(x.shape[1]) if out_channels is None else out_channels,
     )
-    st = Stream(x, float(sample_rate), int(x.shape[1] * x.shape[2]))
+    if precision is None:
+        precision = {torch.int16: 16, torch.uint8: 8, torch.float32: 24}.get(waveform.dtype, 32)
+    st = Stream(x, float(sample_rate), int(x.shape[1] * x.shape[2]), int(precision))
     split = next((i for i, e in enumerate(chain) if e.name == "dither"), len(chain))
     for eff in chain[:split]:
         st = _run(eff, st, ctx)
@@ -145,7 +152,9 @@ def _run(eff: Effect, st: Stream, ctx: Context) -> Stream:
     if out is st:
         return st
     if eff.quantize_output:
-        out = Stream(quantize(out.x, eff.name, ctx), out.rate, out.length)
+        out = Stream(quantize(out.x, eff.name, ctx), out.rate, out.length, out.precision)
+    if not eff.modify_only:
+        out.precision = 32
     return out
 
 
@@ -197,15 +206,27 @@ def apply_effects_file(
         from kaldibridge.io import load
     except ImportError:  # pragma: no cover - io is part of the package
         load = None  # type: ignore[assignment]
+    precision = None
     if load is not None:
         wav, sr = load(path, normalize=True, channels_first=True, format=format)
+        try:
+            from kaldibridge.io import info
+
+            meta = info(path, format=format)
+            bits = int(getattr(meta, "bits_per_sample", 0) or 0)
+            if str(getattr(meta, "encoding", "")).upper() == "PCM_F":
+                bits = 24 if bits == 32 else 32
+            precision = bits if 0 < bits <= 32 else None
+        except Exception:  # noqa: BLE001 - precision is a refinement only
+            precision = None
     else:  # pragma: no cover
         import soundfile
 
         data, sr = soundfile.read(os.fspath(path), dtype="float64", always_2d=True)
         wav = torch.from_numpy(data.T.copy())
     y, rate = apply_effects_tensor(wav.to(torch.float64) if wav.dtype == torch.float64 else wav, sr, effects,
-                                   channels_first=True, output_sample_rate=output_sample_rate)
+                                   channels_first=True, output_sample_rate=output_sample_rate,
+                                   precision=precision)
     y = y.to(torch.float32)
     if not normalize:
         y = torch.round(y.to(torch.float64) * _SCALE).clamp(-_SCALE, _SCALE - 1).to(torch.int32)

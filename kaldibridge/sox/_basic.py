@@ -331,6 +331,7 @@ class Fade(Effect):
 # ----------------------------------------------------------------------------- pad
 @register("pad")
 class Pad(Effect):
+    modify_only = True
     usage_text = "{length[@position]}"
 
     def __init__(self, name: str, args: list[str]) -> None:
@@ -400,6 +401,7 @@ class Pad(Effect):
 # ----------------------------------------------------------------------------- trim
 @register("trim")
 class Trim(Effect):
+    modify_only = True
     usage_text = "{position}"
 
     def __init__(self, name: str, args: list[str]) -> None:
@@ -454,6 +456,7 @@ class Trim(Effect):
 # ----------------------------------------------------------------------------- reverse, repeat
 @register("reverse")
 class Reverse(Effect):
+    modify_only = True
     def __init__(self, name: str, args: list[str]) -> None:
         super().__init__(name, args)
         if args:
@@ -465,6 +468,7 @@ class Reverse(Effect):
 
 @register("repeat")
 class Repeat(Effect):
+    modify_only = True
     usage_text = "[count (1)|-]"
 
     def __init__(self, name: str, args: list[str]) -> None:
@@ -487,6 +491,7 @@ class Repeat(Effect):
 # ----------------------------------------------------------------------------- delay
 @register("delay")
 class Delay(Effect):
+    modify_only = True
     usage_text = "{position}"
 
     def __init__(self, name: str, args: list[str]) -> None:
@@ -681,6 +686,7 @@ class Channels(Effect):
 
 @register("swap")
 class Swap(Effect):
+    modify_only = True
     def __init__(self, name: str, args: list[str]) -> None:
         super().__init__(name, args)
         if args:
@@ -746,6 +752,7 @@ class Contrast(Effect):
 # ----------------------------------------------------------------------------- rate relabels
 @register("speed")
 class Speed(Effect):
+    modify_only = True
     usage_text = "factor[c]"
 
     def __init__(self, name: str, args: list[str]) -> None:
@@ -775,6 +782,7 @@ class Speed(Effect):
 
 @register("upsample")
 class Upsample(Effect):
+    modify_only = True
     usage_text = "[factor (2)]"
 
     def __init__(self, name: str, args: list[str]) -> None:
@@ -796,6 +804,7 @@ class Upsample(Effect):
 
 @register("downsample")
 class Downsample(Effect):
+    modify_only = True
     usage_text = "[factor (2)]"
 
     def __init__(self, name: str, args: list[str]) -> None:

@@ -33,6 +33,8 @@ class Stream:
     Attributes:
         x: ``(batch, channels, time)`` float64, values ``int32 / 2**31``.
         rate: sample rate in Hz (may be fractional after ``speed``).
+        precision: significant bits of the samples as SoX tracks them (16 for 16-bit PCM
+            input, 24 for float32; 32 after an effect that computes new values).
         length: the total sample count (``channels * time``) SoX believes the stream has;
             usually ``x.shape[1] * x.shape[2]``, but kept stale where SoX keeps it stale
             (``reverb`` on mono input). ``None`` when unknown.
@@ -41,6 +43,7 @@ class Stream:
     x: torch.Tensor
     rate: float
     length: int | None
+    precision: int = 32
 
     @property
     def channels(self) -> int:
@@ -57,7 +60,7 @@ class Stream:
     def replace(self, x: torch.Tensor, rate: float | None = None, length: int | None | str = "auto") -> "Stream":
         """A new stream with data ``x``; ``length='auto'`` means the true sample count."""
         new_len = int(x.shape[1] * x.shape[2]) if length == "auto" else length
-        return Stream(x, self.rate if rate is None else rate, new_len)  # type: ignore[arg-type]
+        return Stream(x, self.rate if rate is None else rate, new_len, self.precision)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -82,6 +85,9 @@ class Effect:
     usage_text: str = ""
     #: round and saturate to int32 after this effect (SoX does it in every effect)
     quantize_output: bool = True
+    #: SoX's SOX_EFF_MODIFY: the effect only moves, drops or inserts samples, so the
+    #: precision of its input is kept
+    modify_only: bool = False
     #: output rate / channels the effect fixes at parse time (SoX's getopts-time
     #: ``out_signal``); the last such value sets the output file's default
     declared_rate: float | None = None
