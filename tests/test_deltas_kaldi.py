@@ -1,0 +1,119 @@
+"""add-deltas, subsample/shift/append helpers and their tools against Kaldi's goldens."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from kaldibridge.cli.registry import load_tool
+from kaldibridge.errors import FormatError, OptionError
+from kaldibridge.kaldi.features.deltas import DeltaFeaturesOptions, compute_deltas_kaldi
+from kaldibridge.kaldi.features.select import (
+    append_post_to_feats,
+    append_vector_to_feats,
+    posterior_to_matrix,
+    shift_feats,
+    subsample_feats,
+)
+from kaldibridge.kaldi.table import SequentialTableReader
+
+GOLDEN = Path(os.environ.get("KALDIBRIDGE_GOLDEN", Path(__file__).resolve().parents[1] / ".." / "shared" / "golden"))
+K = GOLDEN / "kaldi"
+needs_golden = pytest.mark.skipif(not (K / "manifest.json").exists(), reason="golden data not present")
+
+
+def load(spec: str | Path, holder: str = "matrix") -> dict:
+    spec = str(spec)
+    return dict(SequentialTableReader(spec if ":" in spec.split("/")[0] else f"ark:{spec}", holder))
+
+
+@needs_golden
+@pytest.mark.parametrize("case,kw", [("deltas_default", {}), ("deltas_order1", {"delta_order": 1}),
+                                     ("deltas_window3", {"delta_window": 3})])
+def test_deltas_bit_exact(case: str, kw: dict) -> None:
+    feats = load(K / "fbank_default" / "out.ark")
+    ref = load(K / case / "out.ark")
+    for key, x in feats.items():
+        np.testing.assert_array_equal(compute_deltas_kaldi(x, **kw), ref[key])
+
+
+@needs_golden
+@pytest.mark.parametrize("case,fn,src", [
+    ("subsample_3", lambda x: subsample_feats(x, 3), "fbank_default"),
+    ("subsample_neg2", lambda x: subsample_feats(x, -2), "fbank_window_hamming"),
+    ("shift_feats_pos2", lambda x: shift_feats(x, 2), "fbank_default"),
+    ("shift_feats_neg3", lambda x: shift_feats(x, -3), "fbank_default"),
+])
+def test_select_ops_bit_exact(case: str, fn, src: str) -> None:
+    feats = load(K / src / "out.ark")
+    ref = load(K / case / "out.ark")
+    assert list(ref) == list(feats)
+    for key, x in feats.items():
+        np.testing.assert_array_equal(fn(x), ref[key])
+
+
+@needs_golden
+def test_append_vector_and_post_bit_exact() -> None:
+    feats = load(K / "fbank_window_hamming" / "out.ark")
+    vecs = load(f"ark,t:{K / 'append_vector_to_feats' / 'vectors.txt'}", "vector")
+    ref = load(K / "append_vector_to_feats" / "out.ark")
+    for key in ref:
+        np.testing.assert_array_equal(append_vector_to_feats(feats[key], vecs[key]), ref[key])
+    post = load(f"ark,t:{K / 'append_post_to_feats' / 'post.txt'}", "posterior")
+    ref = load(K / "append_post_to_feats" / "out.ark")
+    for key in ref:
+        np.testing.assert_array_equal(append_post_to_feats(feats[key], post[key], 5), ref[key])
+
+
+def test_helpers_closed_form_and_errors() -> None:
+    x = np.arange(12, dtype=np.float32).reshape(6, 2)
+    np.testing.assert_array_equal(subsample_feats(x, 2, 1), x[[1, 3, 5]])
+    assert subsample_feats(x, 10, 7).shape == (0, 2)
+    np.testing.assert_array_equal(subsample_feats(torch.from_numpy(x), -3).numpy(), np.repeat(x, 3, 0))
+    with pytest.raises(FormatError):
+        subsample_feats(x, 0)
+    with pytest.raises(FormatError):
+        subsample_feats(x, -2, 1)
+    with pytest.raises(FormatError):
+        shift_feats(np.zeros((0, 2), np.float32), 1)
+    m = posterior_to_matrix([[(0, 0.5), (2, 0.5)], [], [(1, 1.0)]], 3)
+    np.testing.assert_array_equal(m, [[0.5, 0, 0.5], [0, 0, 0], [0, 1, 0]])
+    with pytest.raises(FormatError, match="Out-of-bound"):
+        posterior_to_matrix([[(3, 1.0)]], 3)
+    with pytest.raises(FormatError, match="Mismatch of length"):
+        append_post_to_feats(x, [[]], 3)
+    y = append_vector_to_feats(torch.from_numpy(x), np.array([7.0, 8.0], np.float32))
+    assert y.shape == (6, 4) and torch.all(y[:, 2:] == torch.tensor([7.0, 8.0]))
+
+
+def test_deltas_options_and_truncate() -> None:
+    x = np.random.default_rng(0).normal(size=(20, 6)).astype(np.float32)
+    y = compute_deltas_kaldi(x, truncate=4)
+    np.testing.assert_array_equal(y, compute_deltas_kaldi(x[:, :4]))
+    with pytest.raises(FormatError):
+        compute_deltas_kaldi(x, truncate=7)
+    with pytest.raises(OptionError):
+        compute_deltas_kaldi(x, DeltaFeaturesOptions(delta_window=0))
+    t = compute_deltas_kaldi(torch.from_numpy(x))
+    assert isinstance(t, torch.Tensor) and t.shape == (20, 18)
+
+
+@needs_golden
+def test_tools_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.chdir(GOLDEN)
+    out = tmp_path / "o.ark"
+    assert load_tool("add-deltas").main(["ark:kaldi/fbank_edge/out.ark", f"ark:{out}"]) == 0
+    assert out.read_bytes() == (K / "deltas_edge" / "out.ark").read_bytes()
+    assert "Empty feature matrix for key edge-short300" in capsys.readouterr().err
+    assert load_tool("subsample-feats").main(["--n=3", "ark:kaldi/fbank_default/out.ark", f"ark:{out}"]) == 0
+    assert out.read_bytes() == (K / "subsample_3" / "out.ark").read_bytes()
+    assert "Processed 2538 input frames and 848 output frames." in capsys.readouterr().err
+    assert load_tool("shift-feats").main(["--shift=-3", "ark:kaldi/fbank_default/out.ark", f"ark:{out}"]) == 0
+    assert out.read_bytes() == (K / "shift_feats_neg3" / "out.ark").read_bytes()
+    assert load_tool("append-post-to-feats").main(["ark:kaldi/fbank_window_hamming/out.ark",
+                                                   "ark,t:kaldi/append_post_to_feats/post.txt", f"ark:{out}"]) == 255
+    assert "--post-dim" in capsys.readouterr().err
