@@ -44,3 +44,6 @@ from kaldibridge.functional.window import window_function  # noqa: E402,F401  (f
 from kaldibridge.functional.mel import mel_filterbank, vtln_warp_freq  # noqa: E402,F401  (features owner)
 from kaldibridge.functional.srfft import split_radix_fft  # noqa: E402,F401  (features owner)
 from kaldibridge.functional.lpc import durbin, lpc_to_cepstrum  # noqa: E402,F401  (features owner)
+from kaldibridge.functional.cmvn import normalize_mean_var, sliding_window_cmn  # noqa: E402,F401  (post-processing owner)
+from kaldibridge.functional.deltas import add_deltas, compute_deltas, shift_frames, splice_frames  # noqa: E402,F401  (post-processing owner)
+from kaldibridge.functional.convolve import block_fft_convolve, convolve, fftconvolve  # noqa: E402,F401  (post-processing owner)

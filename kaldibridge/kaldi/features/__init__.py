@@ -10,6 +10,23 @@ _LAZY_EXPORTS: dict[str, str] = {
     "compute_and_process_kaldi_pitch": "kaldibridge.kaldi.features.pitch",
     "KaldiPitch": "kaldibridge.kaldi.features.pitch",
     "ProcessKaldiPitch": "kaldibridge.kaldi.features.pitch",
+    # CMVN / deltas / splicing / VAD / frame selection / wave tools (post-processing owner)
+    "SlidingWindowCmnOptions": "kaldibridge.kaldi.features.cmvn",
+    "compute_cmvn_stats": "kaldibridge.kaldi.features.cmvn",
+    "apply_cmvn": "kaldibridge.kaldi.features.cmvn",
+    "apply_cmvn_sliding": "kaldibridge.kaldi.features.cmvn",
+    "fake_stats_for_some_dims": "kaldibridge.kaldi.features.cmvn",
+    "cmvn_stats_to_mean_var": "kaldibridge.kaldi.features.cmvn",
+    "DeltaFeaturesOptions": "kaldibridge.kaldi.features.deltas",
+    "compute_deltas_kaldi": "kaldibridge.kaldi.features.deltas",
+    "splice_feats": "kaldibridge.kaldi.features.splice",
+    "VadEnergyOptions": "kaldibridge.kaldi.features.vad",
+    "compute_vad_energy": "kaldibridge.kaldi.features.vad",
+    "select_voiced_frames": "kaldibridge.kaldi.features.vad",
+    "subsample_feats": "kaldibridge.kaldi.features.select",
+    "shift_feats": "kaldibridge.kaldi.features.select",
+    "append_vector_to_feats": "kaldibridge.kaldi.features.select",
+    "append_post_to_feats": "kaldibridge.kaldi.features.select",
 }
 
 
