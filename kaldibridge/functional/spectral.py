@@ -160,7 +160,8 @@ def half_complex_rfft(
         twiddles: ``(re, im)`` tensors ``(n_fft // 4,)``.
         complex_fft: ``"torch"`` (``torch.fft.fft``) or ``"split_radix"``
             (:func:`kaldibridge.functional.srfft.split_radix_fft`, which rounds like the
-            classic C split-radix code; ``n_fft / 2`` must be a power of two).
+            classic C split-radix code, or for ``n_fft / 2`` not a power of two
+            :func:`~kaldibridge.functional.srfft.mixed_radix_fft`).
 
     Returns:
         ``(real, imag)``, each ``(..., n_fft // 2 + 1)``.
@@ -180,6 +181,10 @@ def half_complex_rfft(
         zr, zi = split_radix_fft(flat[..., 0].t(), flat[..., 1].t())
         br = zr.t().reshape(lead + (half,))
         bi = zi.t().reshape(lead + (half,))
+    elif complex_fft == "split_radix" and half > 1:
+        from kaldibridge.functional.srfft import mixed_radix_fft
+
+        br, bi = mixed_radix_fft(pairs[..., 0], pairs[..., 1])
     else:
         b = torch.fft.fft(torch.view_as_complex(pairs.contiguous()), dim=-1)
         br, bi = b.real, b.imag

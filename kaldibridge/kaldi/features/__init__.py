@@ -3,6 +3,21 @@
 # Pitch exports, loaded on first use so that `import kaldibridge.kaldi` stays free of torch.
 # Other families may add entries to _LAZY_EXPORTS.
 _LAZY_EXPORTS: dict[str, str] = {
+    # fbank / MFCC / spectrogram / PLP (features owner)
+    "FrameExtractionOptions": "kaldibridge.kaldi.features.frame_options",
+    "MelBanksOptions": "kaldibridge.kaldi.features.frame_options",
+    "FbankOptions": "kaldibridge.kaldi.features.fbank",
+    "fbank": "kaldibridge.kaldi.features.fbank",
+    "Fbank": "kaldibridge.kaldi.features.fbank",
+    "MfccOptions": "kaldibridge.kaldi.features.mfcc",
+    "mfcc": "kaldibridge.kaldi.features.mfcc",
+    "Mfcc": "kaldibridge.kaldi.features.mfcc",
+    "SpectrogramOptions": "kaldibridge.kaldi.features.spectrogram",
+    "spectrogram": "kaldibridge.kaldi.features.spectrogram",
+    "Spectrogram": "kaldibridge.kaldi.features.spectrogram",
+    "PlpOptions": "kaldibridge.kaldi.features.plp",
+    "plp": "kaldibridge.kaldi.features.plp",
+    "Plp": "kaldibridge.kaldi.features.plp",
     "PitchExtractionOptions": "kaldibridge.kaldi.features.pitch",
     "ProcessPitchOptions": "kaldibridge.kaldi.features.pitch",
     "compute_kaldi_pitch": "kaldibridge.kaldi.features.pitch",
