@@ -34,9 +34,37 @@ from kaldibridge.kaldi.datadir.durations import (
 from kaldibridge.kaldi.datadir.fix import fix
 from kaldibridge.kaldi.datadir.ops import combine, copy, split, split_scp_per_line, split_scp_per_speaker, subset
 from kaldibridge.kaldi.datadir.perturb import perturb_speed, perturb_speed_3way
+from kaldibridge.kaldi.datadir.table import DataDir, Segment, c_sorted
 from kaldibridge.kaldi.datadir.validate import validate
 
+# torch-dependent names, loaded on first use (importing the package stays free of torch)
+_LAZY = {
+    "KaldiDataset": "kaldibridge.kaldi.datadir.dataset",
+    "collate_padded": "kaldibridge.kaldi.datadir.dataset",
+    "BucketBatchSampler": "kaldibridge.kaldi.datadir.dataset",
+    "read_wav_entry": "kaldibridge.kaldi.datadir.dataset",
+    "extract_segment": "kaldibridge.kaldi.datadir.dataset",
+}
+
+
+def __getattr__(name: str):  # PEP 562
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
 __all__ = [
+    "DataDir",
+    "Segment",
+    "c_sorted",
+    "KaldiDataset",
+    "collate_padded",
+    "BucketBatchSampler",
+    "read_wav_entry",
+    "extract_segment",
     "Console",
     "DataDirError",
     "filter_scp",
