@@ -187,3 +187,28 @@ def test_fuzz_random_bytes_as_matrix_archive(blob: bytes) -> None:
             _read_archive(get_holder(name), blob)
         except KaldiBridgeError:
             pass
+
+
+@prop_settings
+@given(
+    st.integers(1, 40).flatmap(
+        lambda r: hnp.arrays(np.float32, (r, 3), elements=st.floats(-1e4, 1e4, width=32) | st.sampled_from([0.0, -0.0, 1e-30]))
+    ),
+    st.floats(-1e6, 1e6, width=32),
+)
+def test_char_codes_fast_path_equals_literal_kaldi(m: np.ndarray, shift: float) -> None:
+    """The vectorized CM byte coding equals a literal transcription of Kaldi's FloatToChar."""
+    from kaldibridge.kaldi.table import compressed as C
+
+    m = (m + np.float32(shift)).astype(np.float32)
+    col_sorted = np.sort(m.T, axis=1)
+    fmt, mn, rng = C._global_header(m, 2, col_sorted)
+    headers = C._column_headers(col_sorted, mn, rng)
+    p = C._uint16_to_float(mn, rng, headers)
+    fast = C._float_to_char(m, p, col_sorted[:, 0], col_sorted[:, -1])
+    literal = C._float_to_char_exact(np.ascontiguousarray(m.T), p)
+    np.testing.assert_array_equal(fast, literal)
+    cm = C.compress(m, 2)
+    single = C.decompress(cm)
+    (batch,) = C.decompress_cm_batch([(cm.min_value, cm.range, cm.num_rows, cm.num_cols, cm.payload)])
+    np.testing.assert_array_equal(single.view(np.uint32), batch.view(np.uint32))

@@ -380,3 +380,43 @@ def test_long_script_and_text_archives_cross_buffer_boundaries(tmp_path: Path) -
         got = dict(SequentialTableReader(f"ark:{tmp_path}/a.ark"))
         assert list(got) == keys
         np.testing.assert_array_equal(got["utt01234"], mats["utt01234"])
+
+
+def test_mixed_archive_fast_paths_match_general_reader(tmp_path: Path) -> None:
+    from kaldibridge.kaldi.table import get_holder
+    from kaldibridge.kaldi.table.xfilename import InputStream
+
+    rng = np.random.default_rng(5)
+    p = tmp_path / "mix.ark"
+    with open(p, "wb") as f:
+        for i in range(23):
+            m = (rng.standard_normal((int(rng.integers(1, 40)), int(rng.integers(1, 9)))) * 3).astype(np.float32)
+            method = [1, 2, 3, 5, 2, 2, 2][i % 7]
+            holder = get_holder("compressed_matrix", method=method) if i % 5 else get_holder("matrix")
+            f.write(f"k{i} ".encode() + holder.write(m))
+        f.write(b"empty " + get_holder("compressed_matrix").write(np.zeros((0, 0), np.float32)))
+    got = list(SequentialTableReader(f"ark:{p}"))
+    # Reference: the general per-object reader on the same bytes.
+    s = InputStream(open(p, "rb"), str(p), size=p.stat().st_size)
+    ref = []
+    h = get_holder("matrix")
+    while True:
+        word = s.read_word()
+        if not word:
+            break
+        s.read(1)
+        ref.append((word.decode(), h.read(s)))
+    s.close()
+    assert [k for k, _ in got] == [k for k, _ in ref]
+    for (_, a), (_, b) in zip(got, ref):
+        assert a.dtype == np.float32 and a.flags.writeable
+        np.testing.assert_array_equal(a, b)
+    # A truncated CM entry after good ones: the good ones come first, then the error.
+    data = p.read_bytes()
+    cut = data.index(b"k12 ") + 40
+    p.write_bytes(data[:cut])
+    seen = []
+    with pytest.raises(FormatError, match="k12"):
+        for k, _ in SequentialTableReader(f"ark:cat {p} |"):
+            seen.append(k)
+    assert seen == [f"k{i}" for i in range(12)]

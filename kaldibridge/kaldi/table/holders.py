@@ -24,6 +24,7 @@ from kaldibridge.kaldi.table.compressed import (
     CompressedMatrix,
     compress,
     decompress,
+    decompress_cm_batch,
     parse_compressed,
 )
 from kaldibridge.kaldi.table.specifiers import parse_matrix_range
@@ -313,6 +314,12 @@ _FAST_MATRIX_ENTRY = re.compile(
 )
 
 
+# An archive entry "key CM <16-byte global header>" (fast batched path).
+_FAST_CM_ENTRY = re.compile(rb"[ \t\n\r\v\f]*([^ \t\n\r\v\f]{1,4096})[ \t]\0BCM (.{16})", re.S)
+_CM_BATCH_ENTRIES = 5  # keeps the lookup table (256 x columns floats) in cache
+_CM_BATCH_BYTES = 1 << 20
+
+
 class MatrixHolder(Holder):
     """``matrix`` (float32) / ``double_matrix`` (float64): reads FM, DM, CM, CM2, CM3 and text.
 
@@ -329,6 +336,54 @@ class MatrixHolder(Holder):
         if init_input(s):
             return _read_matrix_binary(s, self.dtype)
         return _read_matrix_text(s, self.dtype)
+
+    def read_entries_fast(
+        self, s: InputStream
+    ) -> tuple[list[tuple[str, np.ndarray]], BaseException | None] | None:
+        """Reads the next archive entries in one go when they are plain binary ``key FM``
+        / ``key DM`` entries (one at a time) or runs of ``key CM`` entries (decoded together).
+
+        Returns None (consuming nothing) when the next entry is anything else, so the
+        general path handles it and reports errors in full detail. Otherwise returns the
+        entries read and an error met after them (raised by the caller once the entries
+        before it have been delivered), or None.
+        """
+        one = self.read_entry_fast(s)
+        if one is not None:
+            return [one], None
+        batch: list[tuple[str, tuple[float, float, int, int, Any]]] = []
+        err: BaseException | None = None
+        total = 0
+        while len(batch) < _CM_BATCH_ENTRIES and total < _CM_BATCH_BYTES:
+            m = s.match_ahead(_FAST_CM_ENTRY, 4200)
+            if m is None:
+                break
+            try:
+                key = m.group(1).decode("utf-8")
+            except UnicodeDecodeError:
+                break
+            mn, rg = struct.unpack_from("<ff", m.group(2))
+            rows, cols = struct.unpack_from("<ii", m.group(2), 8)
+            if rows <= 0 or cols <= 0:
+                break
+            size = cols * (8 + rows)
+            rem = s.remaining()
+            if rem is not None and size > rem - (m.end() - s._i):  # noqa: SLF001
+                break  # the general path reports the truncation
+            s.consume_match(m)
+            try:
+                payload = s.read_array(size, np.uint8, "compressed matrix data")
+            except KaldiBridgeError as e:
+                err = type(e)(f"key {key!r}: {e}")
+                break
+            batch.append((key, (mn, rg, rows, cols, payload)))
+            total += size
+        if not batch:
+            if err is not None:
+                raise err
+            return None
+        values = decompress_cm_batch([item for _, item in batch], self.dtype)
+        return [(k, v) for (k, _), v in zip(batch, values)], err
 
     def read_entry_fast(self, s: InputStream) -> tuple[str, np.ndarray] | None:
         """Reads a whole binary ``key FM/DM`` archive entry when the next bytes are one.

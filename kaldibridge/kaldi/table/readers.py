@@ -239,15 +239,19 @@ class SequentialTableReader:
             return
         name = self.spec.rxfilename
         holder, as_torch = self.holder, self.as_torch
-        fast = getattr(holder, "read_entry_fast", None)
+        fast = getattr(holder, "read_entries_fast", None)
         while True:
             key: str | None = None
             pos = s.pos
             try:
-                entry = fast(s) if fast is not None else None
-                if entry is not None:
-                    key, value = entry
-                    yield key, holder.to_output(value, as_torch)
+                got = fast(s) if fast is not None else None
+                if got is not None:
+                    entries, pending = got
+                    for key, value in entries:
+                        yield key, holder.to_output(value, as_torch)
+                    if pending is not None:
+                        key = None
+                        raise pending
                     continue
                 key = _read_key(s, name)
                 if key is None:
