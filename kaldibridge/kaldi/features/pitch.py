@@ -231,12 +231,11 @@ def _select_lags(min_f0: float, max_f0: float, delta_pitch: float) -> np.ndarray
 @lru_cache(maxsize=16)
 def _make_setup(opts: PitchExtractionOptions) -> _Setup:
     fs_f, rs_f = float(_F32(opts.sample_frequency)), float(_F32(opts.resample_frequency))
-    if fs_f != int(fs_f) or rs_f != int(rs_f):
-        raise OptionError(
-            f"pitch: sample and resample frequencies must be whole numbers of Hz, got {fs_f} and {rs_f}"
-        )
+    # The signal resampler takes whole-Hz rates (the reference truncates to int32);
+    # everything else uses the rates as given.
+    fs_i, rs_i = int(fs_f), int(rs_f)
     cutoff = float(_F32(opts.lowpass_cutoff))
-    if not (cutoff > 0 and 2 * cutoff <= fs_f and 2 * cutoff <= rs_f):
+    if fs_i <= 0 or rs_i <= 0 or not (cutoff > 0 and 2 * cutoff <= fs_i and 2 * cutoff <= rs_i):
         raise OptionError(
             f"pitch: --lowpass-cutoff={cutoff} must be positive and at most half of the sample frequency "
             f"{fs_f} and of the resample frequency {rs_f}"
@@ -273,8 +272,8 @@ def _make_setup(opts: PitchExtractionOptions) -> _Setup:
     for a in (lags, inv, weights, trans, soft, anchors, inner, gap, anchor_trans):
         a.setflags(write=False)
     return _Setup(
-        fs=int(fs_f),
-        rs=int(rs_f),
+        fs=fs_i,
+        rs=rs_i,
         shift=opts.nccf_window_shift,
         basic=basic,
         first_lag=first_lag,
