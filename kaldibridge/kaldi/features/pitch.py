@@ -199,13 +199,7 @@ class _Setup:
     trans: np.ndarray  # (L, L) float32 transition costs (j - i)^2 * factor, row i, column j
     soft_lags: np.ndarray  # (L,) float32 soft_min_f0 * lags
     fft_size: int
-    anchors: np.ndarray  # rows searched over every column (every 16th, and the last)
-    anchor_rows: np.ndarray  # arange(len(anchors))
-    anchor_trans: np.ndarray  # trans[anchors]
-    inner: np.ndarray  # the other rows
-    gap: np.ndarray  # for each inner row, index of the anchor just below it
-    inner_base: np.ndarray  # inner * L, offsets into trans_flat
-    trans_flat: np.ndarray
+    row_base: np.ndarray  # (L,) offsets of the rows of trans, flattened
 
     @property
     def full(self) -> int:
@@ -264,12 +258,8 @@ def _make_setup(opts: PitchExtractionOptions) -> _Setup:
     basic = opts.nccf_window_size
     full = basic + last_lag
     fft_size = 1 << int(math.ceil(math.log2(max(2, full + basic))))
-    L = lags.size
-    anchors = np.unique(np.r_[np.arange(0, L, 16), L - 1]).astype(np.int64)
-    inner = np.setdiff1d(np.arange(L), anchors).astype(np.int64)
-    gap = (np.searchsorted(anchors, inner) - 1).astype(np.int64)
-    anchor_trans = np.ascontiguousarray(trans[anchors])
-    for a in (lags, inv, weights, trans, soft, anchors, inner, gap, anchor_trans):
+    row_base = np.arange(lags.size, dtype=np.int64) * lags.size
+    for a in (lags, inv, weights, trans, soft, row_base):
         a.setflags(write=False)
     return _Setup(
         fs=fs_i,
@@ -284,13 +274,7 @@ def _make_setup(opts: PitchExtractionOptions) -> _Setup:
         trans=trans,
         soft_lags=soft,
         fft_size=fft_size,
-        anchors=anchors,
-        anchor_rows=np.arange(anchors.size),
-        anchor_trans=anchor_trans,
-        inner=inner,
-        gap=gap,
-        inner_base=inner * L,
-        trans_flat=trans.reshape(-1),
+        row_base=row_base,
     )
 
 
@@ -349,6 +333,7 @@ class _PitchTracker:
         self.lag_idx: list[int] = []
         self.lag_nccf: list[float] = []
         self.forward = np.zeros(su.num_lags, dtype=np.float32)
+        self.buf = np.empty((su.num_lags, su.num_lags), dtype=np.float32)
         self.forward_remainder = 0.0
         self.latency = 0
         # per frame < recompute_frame: (avg_norm_prod, mean_square, nccf_pitch_resampled)
@@ -425,7 +410,7 @@ class _PitchTracker:
                 self.info_ms.append(_F32(mean_square[k]))
         self._update_remainder(new_sum, new_sumsq, total)
         for k, f in enumerate(frames.tolist()):
-            bp, self.forward, m = _viterbi_step(su, local[k], self.forward)
+            bp, self.forward, m = _viterbi_step(su, local[k], self.forward, self.buf)
             self.forward_remainder += m
             self.backptr.append(bp)
             self.pov.append(pov_res[k])
@@ -493,7 +478,7 @@ class _PitchTracker:
             avg = self.info_avg[t]
             scale = _F32(np.power(_F32(_F32(old_ballast + avg) / _F32(new_ballast + avg)), _F32(0.5)))
             scaled = (self.info_nccf[t] * scale).astype(np.float32)
-            bp, forward, m = _viterbi_step(su, _local_cost(su, scaled), forward)
+            bp, forward, m = _viterbi_step(su, _local_cost(su, scaled), forward, self.buf)
             remainder += m
             self.backptr[t] = bp
             self.cur_best[t] = -1
@@ -567,53 +552,33 @@ def _local_cost(su: _Setup, nccf: np.ndarray) -> np.ndarray:
     return ((_F32(1.0) - nccf) + su.soft_lags * nccf).astype(np.float32)
 
 
-def _viterbi_step(su: _Setup, local: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+def _viterbi_step(
+    su: _Setup, local: np.ndarray, prev: np.ndarray, buf: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
     """One frame of the Viterbi recursion, vectorized over lags.
 
-    ``best[i] = min_j trans[i, j] + prev[j]`` with the leftmost minimizing ``j`` as the
-    backpointer. Because the transition cost is convex in ``i - j``, the leftmost argmin
-    is nondecreasing in ``i``: it is computed exactly on anchor rows (every 16th), and the
-    rows in between only search between the backpointers of their two anchors (about
-    30x fewer candidates than the full ``lags x lags`` table).
+    ``best[i] = min_j trans[i, j] + prev[j]`` (the same single-precision sum as the
+    reference), with the leftmost minimizing ``j`` as the backpointer, over the full
+    ``lags x lags`` table held in ``buf``. (Searching only between the backpointers of
+    anchor rows, which the convex transition cost allows, touches 10x fewer entries but
+    measured slower here: numpy's per-call overhead outweighs the saved arithmetic.)
+
+    Args:
+        su: derived constants.
+        local: ``(lags,)`` float32 local costs of this frame.
+        prev: ``(lags,)`` float32 forward costs of the previous frame.
+        buf: ``(lags, lags)`` float32 scratch space.
 
     Returns:
         ``(backpointers, forward_cost, removed_min)``: the best predecessor of each state,
         the new forward cost normalized to minimum zero (float32), and the minimum removed.
     """
-    ca = su.anchor_trans + prev
-    bpa = ca.argmin(axis=1)
-    if np.any(bpa[1:] < bpa[:-1]):  # rounding broke monotonicity: search everything
-        return _viterbi_step_dense(su, local, prev)
-    lo = bpa[su.gap]
-    counts = bpa[su.gap + 1] - lo + 1
-    ends = np.cumsum(counts)
-    offs = ends - counts
-    rep = np.repeat(offs - lo, counts)
-    cols = np.arange(int(ends[-1]) if ends.size else 0) - rep
-    cost = su.trans_flat[np.repeat(su.inner_base, counts) + cols] + prev[cols]
-    mins = np.minimum.reduceat(cost, offs) if offs.size else cost[:0]
-    hits = np.flatnonzero(cost == np.repeat(mins, counts))
-    first = hits[np.searchsorted(hits, offs)]
-    bp = np.empty(prev.shape[0], dtype=np.int32)
-    best = np.empty(prev.shape[0], dtype=np.float32)
-    bp[su.anchors] = bpa
-    best[su.anchors] = ca[su.anchor_rows, bpa]
-    bp[su.inner] = cols[first]
-    best[su.inner] = mins
-    fwd = best + local
+    np.add(su.trans, prev, out=buf)
+    bp = buf.argmin(axis=1)
+    fwd = buf.reshape(-1)[su.row_base + bp] + local
     m = fwd.min()
     fwd -= m
-    return bp, fwd, float(m)
-
-
-def _viterbi_step_dense(su: _Setup, local: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Reference form of :func:`_viterbi_step` over the full ``lags x lags`` table."""
-    cost = su.trans + prev[None, :]
-    bp = np.argmin(cost, axis=1)
-    best = np.take_along_axis(cost, bp[:, None], axis=1)[:, 0]
-    fwd = (best + local).astype(np.float32)
-    m = fwd.min()
-    return bp.astype(np.int32), (fwd - m).astype(np.float32), float(m)
+    return bp.astype(np.int32), fwd, float(m)
 
 
 # =========================================================================== driver
