@@ -47,6 +47,7 @@ CompressionMethod = Literal[1, 2, 3, 4, 5, 6, 7]
 _F32 = np.float32
 _INV_65535_F = _F32(1.52590218966964e-05)
 _INT_MIN = np.int64(-(2**31))
+_BELOW_HALF = np.nextafter(_F32(0.5), _F32(0))
 _GLOBAL = np.dtype([("min_value", "<f4"), ("range", "<f4"), ("num_rows", "<i4"), ("num_cols", "<i4")])
 
 
@@ -373,18 +374,23 @@ def _float_to_char(mat: np.ndarray, p: np.ndarray, col_min: np.ndarray, col_max:
         bound = spread / dens * mults
     if not (np.all(np.isfinite(dens)) and np.all(dens > 0) and np.all(bound < 2.0**29)):
         return _float_to_char_exact(np.ascontiguousarray(mat.T), p)
-    # code = r0 + r1 + r2 with r0 in [0, 64], r1 in [0, 128], r2 in [0, 63].
-    total = np.zeros(mat.shape, dtype=np.float64)
+    # code = r0 + r1 + r2 with r0 in [0, 64], r1 in [0, 128], r2 in [0, 63]. On [0, 128]
+    # floor(float32(x + 0.5)) equals the exact floor(x + 0.5) except at x = 0.49999997
+    # (checked over every float32 in that range), which is corrected below.
+    total = None
     for seg in range(3):
         x = np.subtract(mat, lows[seg], dtype=_F32)
         x /= dens[seg]
         x *= mults[seg]
         np.maximum(x, _F32(0), out=x)
         np.minimum(x, mults[seg], out=x)
-        d = x.astype(np.float64)
-        d += 0.5
-        np.floor(d, out=d)
-        total += d
+        r = x + _F32(0.5)
+        np.floor(r, out=r)
+        r -= x == _BELOW_HALF
+        if total is None:
+            total = r
+        else:
+            total += r
     return np.ascontiguousarray(total.astype(np.uint8).T)
 
 
