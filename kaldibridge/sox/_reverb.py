@@ -1,0 +1,146 @@
+"""SoX's ``reverb``: Freeverb (8 damped comb filters in parallel, 4 all-passes in series).
+
+The comb filters of all channels run together in blocks no longer than the shortest comb
+delay, so each block needs only past buffer contents (one small matrix product per
+block); the all-passes are first-order recursions across blocks of their delay length and
+run as :func:`~kaldibridge.functional.filtering.lfilter` over the block axis. SoX computes
+in float32; this computes in float64 (differences are at the float32 rounding level).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from kaldibridge.functional.filtering import lfilter
+from kaldibridge.sox._args import db_to_linear, numeric
+from kaldibridge.sox._chain import Context, Effect, Stream, register
+
+_COMBS = (1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617)
+_ALLPASSES = (225, 341, 441, 556)
+_STEREO_ADJUST = 12
+
+
+def _f32(v: float) -> float:
+    return float(np.float32(v))
+
+
+def _sizes(rate: float, scale: float, offset: float) -> tuple[list[int], list[int]]:
+    r = rate * (1 / 44100.0)
+    combs = []
+    for length in _COMBS:
+        combs.append(int(scale * r * (length + _STEREO_ADJUST * offset) + 0.5))
+        offset = -offset
+    allp = []
+    for length in _ALLPASSES:
+        allp.append(int(r * (length + _STEREO_ADJUST * offset) + 0.5))
+        offset = -offset
+    return combs, allp
+
+
+def _comb_bank(x: torch.Tensor, sizes: list[int], feedback: float, damping: float) -> torch.Tensor:
+    """Sum of damped combs. ``x``: (rows, time) -> (rows, time)."""
+    rows, n = x.shape
+    k = len(sizes)
+    block = min(min(sizes), 128)  # any block <= the shortest delay works; small blocks are cheaper
+    sizes_t = torch.tensor(sizes, device=x.device)
+    nb = -(-n // block)
+    total = nb * block
+    maxs = max(sizes)
+    xin = torch.nn.functional.pad(x, (0, total - n))
+    # buffer contents w (what is written into each comb's delay line), with maxs zeros of history
+    w = x.new_zeros(rows, k, maxs + total)
+    out = x.new_zeros(rows, k, total)
+    j = torch.arange(block, device=x.device)
+    diff = j[:, None] - j[None, :]
+    d = damping
+    tri = torch.where(diff >= 0, (d ** diff.clamp(min=0).to(x.dtype)), torch.zeros((), dtype=x.dtype, device=x.device))
+    tri = tri * (1 - d)  # store[j] = sum_i d^(j-i) (1-d) oc[i] + d^(j+1) store_prev
+    carry = d ** (j + 1).to(x.dtype)
+    store = x.new_zeros(rows, k)
+    gather_base = (maxs - sizes_t)[:, None] + j[None, :]  # (k, block) index of w[n - S] for n = block start + j
+    for b in range(nb):
+        s0 = b * block
+        idx = (gather_base + s0).expand(rows, k, block)
+        oc = torch.gather(w, 2, idx)  # (rows, k, block)
+        st = oc @ tri.T + store[..., None] * carry
+        store = st[..., -1]
+        w[..., maxs + s0 : maxs + s0 + block] = xin[:, None, s0 : s0 + block] + feedback * st
+        out[..., s0 : s0 + block] = oc
+    return out.sum(dim=1)[:, :n]
+
+
+def _allpass(x: torch.Tensor, size: int) -> torch.Tensor:
+    """``b[n] = x[n] + 0.5 b[n-A]``; output ``b[n-A] - x[n]``."""
+    rows, n = x.shape
+    nb = -(-n // size)
+    xp = torch.nn.functional.pad(x, (0, nb * size - n)).reshape(rows, nb, size)
+    buf = lfilter(xp.transpose(1, 2), [1.0], [1.0, -0.5]).transpose(1, 2).reshape(rows, nb * size)
+    delayed = torch.nn.functional.pad(buf, (size, 0))[:, : nb * size]
+    return (delayed - torch.nn.functional.pad(x, (0, nb * size - n)))[:, :n]
+
+
+def _filter_array(x: torch.Tensor, rate: float, scale: float, offset: float, feedback: float, damping: float, gain: float) -> torch.Tensor:
+    combs, allp = _sizes(rate, scale, offset)
+    out = _comb_bank(x, combs, feedback, damping)
+    for size in reversed(allp):
+        out = _allpass(out, size)
+    return out * gain
+
+
+@register("reverb")
+class Reverb(Effect):
+    usage_text = "[-w|--wet-only] [reverberance (50%) [HF-damping (50%) [room-scale (100%) [stereo-depth (100%) [pre-delay (0ms) [wet-gain (0dB)]]]]]]"
+
+    def __init__(self, name: str, args: list[str]) -> None:
+        super().__init__(name, args)
+        rest = list(args)
+        self.wet_only = bool(rest) and rest[0] in ("-w", "--wet-only")
+        if self.wet_only:
+            rest.pop(0)
+        names = ("reverberance", "hf_damping", "room_scale", "stereo_depth", "pre_delay_ms", "wet_gain_dB")
+        ranges = ((0, 100), (0, 100), (0, 100), (0, 100), (0, 500), (-10, 10))
+        vals = [50.0, 50.0, 100.0, 100.0, 0.0, 0.0]
+        for i, (nm, (lo, hi)) in enumerate(zip(names, ranges)):
+            if not rest:
+                break
+            vals[i] = numeric(name, rest.pop(0), nm, lo, hi)
+        if rest:
+            raise self.usage(rest[0])
+        self.reverberance, self.hf_damping, self.room_scale, self.stereo_depth, self.pre_delay_ms, self.wet_gain_db = vals
+
+    def apply(self, st: Stream, ctx: Context) -> Stream:
+        b, c, n = st.x.shape
+        depth_pc = self.stereo_depth
+        if c > 2 and depth_pc:
+            ctx.warn(self.name, "stereo-depth not applicable with >2 channels")
+            depth_pc = 0.0
+        rate = st.rate
+        delay = int(self.pre_delay_ms / 1000 * rate + 0.5)
+        scale = self.room_scale / 100 * 0.9 + 0.1
+        depth = depth_pc / 100
+        a = -1 / math.log(1 - 0.3)
+        bb = 100 / (math.log(1 - 0.98) * a + 1)
+        feedback = _f32(1 - math.exp((self.reverberance - bb) / (a * bb)))
+        damping = _f32(self.hf_damping / 100 * 0.3 + 0.2)
+        gain = _f32(db_to_linear(self.wet_gain_db) * 0.015)
+        dry = st.x.to(torch.float32).to(torch.float64)
+        wet_in = torch.nn.functional.pad(dry, (delay, 0))[..., :n].reshape(b * c, n)
+        arrays = [0] if not depth else list(range(int(math.ceil(depth)) + 1))
+        wets = [
+            _filter_array(wet_in, rate, scale, i * depth, feedback, damping, gain).reshape(b, c, n) for i in arrays
+        ]
+        keep = 0.0 if self.wet_only else 1.0
+        if c == 1 and depth:
+            y = torch.cat([keep * dry + wets[0], keep * dry + wets[1]], dim=1)
+            # SoX switches to two channels but leaves the stream length as it was
+            return st.replace(y, length=st.length)
+        if c == 2 and depth:
+            # each input channel feeds two filter arrays; output w mixes both inputs' wet w
+            w0 = 0.5 * (wets[0][:, 0] + wets[0][:, 1])
+            w1 = 0.5 * (wets[1][:, 0] + wets[1][:, 1])
+            y = keep * dry + torch.stack([w0, w1], dim=1)
+            return st.replace(y, length=st.length)
+        return st.replace(keep * dry + wets[0], length=st.length)
