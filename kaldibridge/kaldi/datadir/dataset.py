@@ -168,7 +168,9 @@ class KaldiDataset(Dataset):
         cmvn: apply the speaker's CMVN stats from cmvn.scp to features (``"mean"``,
             ``"mean+var"``) or not (None).
         speed: speed factor (sox ``speed``), applied before features.
-        channel: channel to take from multi-channel audio without a segment channel.
+        channel: channel (0-based) to take from multi-channel recordings whose segment names
+            none (mono recordings are unaffected). Default: a whole-file utterance takes
+            channel 0 with a warning; a segment raises extract-segments' fatal error.
         allow_pipes: ``False`` refuses wav.scp pipes (default: the table I/O switch).
         min_segment_length, max_overshoot: extract-segments' options.
 
@@ -269,14 +271,14 @@ class KaldiDataset(Dataset):
         samples, rate = self._recording(rx)
         seg = self.segments[i]
         if seg is not None:
-            if seg.channel is None and self.channel is not None:
+            if seg.channel is None and self.channel is not None and samples.shape[0] > 1:
                 seg = seg._replace(channel=self.channel)
             cut = extract_segment(samples, rate, seg, min_segment_length=self.min_segment_length,
                                   max_overshoot=self.max_overshoot)
             if cut is None:
                 raise FormatError(f"utterance {self.utts[i]}: extract-segments would skip segment {seg}")
             return cut, rate
-        ch = self.channel if self.channel is not None else 0
+        ch = self.channel if self.channel is not None and samples.shape[0] > 1 else 0
         if samples.shape[0] > 1 and self.channel is None:
             logger.warning("utterance %s has %d channels; taking channel 0 (set channel=)", self.utts[i],
                            samples.shape[0])
