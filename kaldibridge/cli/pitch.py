@@ -4,6 +4,12 @@ compute-and-process-kaldi-pitch-feats.
 The delta-pitch noise is drawn from a Python copy of glibc's ``rand()``: seeded with
 ``--srand`` by process-kaldi-pitch-feats and never seeded (glibc's seed 1) by
 compute-and-process-kaldi-pitch-feats, continuing across utterances as in Kaldi.
+
+Differences from Kaldi (where Kaldi aborts on an assertion, exit 134, losing its output):
+process-kaldi-pitch-feats writes an empty matrix for an empty input matrix;
+compute-and-process-kaldi-pitch-feats writes an empty matrix for a file too short for one
+frame; ``--snip-edges=false`` with ``--frames-per-chunk`` reads the frames that straddle
+chunk boundaries from the signal itself.
 """
 
 from __future__ import annotations
