@@ -16,10 +16,19 @@ from typing import Any
 
 import numpy as np
 
-from kaldibridge.cli.common import open_random, open_sequential, open_writer, read_single, write_single
+from kaldibridge.cli.common import (
+    open_random,
+    open_sequential,
+    open_writer,
+    read_integer_vector,
+    read_single,
+    write_integer_vector,
+    write_single,
+)
 from kaldibridge.cli.framework import Tool, ToolContext
 from kaldibridge.errors import KaldiFatalError
 from kaldibridge.kaldi.options import OptionGroup, option
+from kaldibridge.kaldi.options.parse import escape_arg
 from kaldibridge.kaldi.table import is_rspecifier, is_wspecifier
 
 
@@ -30,6 +39,23 @@ def _binary_option(help_text: str = "Write single objects in binary form (tables
 def _float32(value: float) -> float:
     """Round to float32, as a BaseFloat option holds its value in Kaldi."""
     return float(np.float32(value))
+
+
+def _printable_rx(name: str) -> str:
+    """Kaldi's ``PrintableRxfilename``."""
+    return "standard input" if name in ("", "-") else escape_arg(name)
+
+
+def _printable_wx(name: str) -> str:
+    """Kaldi's ``PrintableWxfilename``."""
+    return "standard output" if name in ("", "-") else escape_arg(name)
+
+
+def _cxx_g(x: float) -> str:
+    """A double as a C++ ``ostream`` prints it by default (``%g``; NaN keeps its sign)."""
+    if math.isnan(x):
+        return "-nan" if math.copysign(1.0, x) < 0 else "nan"
+    return f"{x:g}"
 
 
 # -- copy-feats ---------------------------------------------------------------------
@@ -86,7 +112,7 @@ def _copy_feats(ctx: ToolContext) -> int:
     if o.htk_in:
         mat = mat[0]
     write_single(dst, mat, "matrix", binary=o.binary)
-    ctx.log.info(f"Copied features from {src} to {dst}")
+    ctx.log.info(f"Copied features from {_printable_rx(src)} to {_printable_wx(dst)}")
     return 0
 
 
@@ -127,21 +153,12 @@ def _transform_matrix(mat: np.ndarray, o: CopyMatrixOptions) -> np.ndarray:
         mx = mat.max(axis=1, keepdims=True)
         e = np.exp(mat - mx)
         mat = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
-    if o.apply_power != 1.0:
-        mat = _apply_pow(mat, o.apply_power)
+    if _float32(o.apply_power) != 1.0:
+        # Kaldi's MatrixBase::Pow: a plain pow() per element, no checks (a negative base
+        # with a non-integer power gives NaN, zero to a negative power gives inf).
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            mat = np.power(mat, np.float32(o.apply_power)).astype(np.float32, copy=False)
     return mat
-
-
-def _apply_pow(mat: np.ndarray, power: float) -> np.ndarray:
-    if power == 0.5:
-        if (mat < 0).any():
-            raise KaldiFatalError("Cannot take square root of negative value")
-        return np.sqrt(mat)
-    with np.errstate(invalid="ignore"):
-        out = np.power(mat, np.float32(power))
-    if np.isnan(out).any() and not np.isnan(mat).any():
-        raise KaldiFatalError("Cannot raise negative value to non-integer power")
-    return out.astype(np.float32)
 
 
 def _copy_matrix(ctx: ToolContext) -> int:
@@ -245,7 +262,8 @@ def _copy_int_vector(ctx: ToolContext) -> int:
     if is_rspecifier(src) != is_wspecifier(dst):
         raise KaldiFatalError("Cannot mix archives with regular files (copying vectors)")
     if not is_rspecifier(src):
-        write_single(dst, read_single(src, "int_vector"), "int_vector", binary=o.binary)
+        # Single files use ReadIntegerVector/WriteIntegerVector, not the table holder's format.
+        write_integer_vector(dst, read_integer_vector(src), binary=o.binary)
         ctx.log.info(f"Copied vector to {dst}")
         return 0
     done = 0
@@ -322,7 +340,8 @@ feat_to_dim = Tool(
 # -- select-feats / subset-feats ------------------------------------------------------
 
 def _leading_int(text: str) -> int:
-    """What ``istringstream >> int`` reads from the start of ``text`` (0 if nothing)."""
+    """What ``istringstream >> int`` reads from the start of ``text`` (0 if nothing,
+    INT32_MAX/MIN on overflow)."""
     text = text.lstrip()
     end = 0
     if end < len(text) and text[end] in "+-":
@@ -330,9 +349,10 @@ def _leading_int(text: str) -> int:
     while end < len(text) and text[end].isdigit():
         end += 1
     try:
-        return int(text[:end])
+        value = int(text[:end])
     except ValueError:
         return 0
+    return min(max(value, -(2**31)), 2**31 - 1)  # an overflowing read saturates
 
 
 def parse_selection(selection: str, dim_in: int) -> list[int]:
@@ -414,12 +434,18 @@ class SubsetFeatsOptions(OptionGroup):
 
 
 def _read_key_list(rxfilename: str) -> set[str]:
+    """First fields of the lines of a text file; an empty line is fatal, as in Kaldi."""
     text = read_single(rxfilename, "text")
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # getline() yields nothing after the final newline
     keys = set()
-    for line in text.splitlines():
-        fields = line.split()
-        if fields:
-            keys.add(fields[0])
+    for number, line in enumerate(lines, 1):
+        fields = line.replace("\t", " ").replace("\r", " ").split(" ")
+        first = next((f for f in fields if f), None)
+        if first is None:
+            raise KaldiFatalError(f"Empty line encountered in {rxfilename} (line {number})")
+        keys.add(first)
     return keys
 
 
@@ -437,15 +463,13 @@ def _subset_feats(ctx: ToolContext) -> int:
                 raise KaldiFatalError("should not have both --exclude and --include option!")
             keys = _read_key_list(o.include or o.exclude)
             keep_listed = bool(o.include)
-            written = 0
+            written = total = 0
             for key, mat in reader:
+                total += 1
                 if (key in keys) == keep_listed:
                     writer.write(key, mat)
                     written += 1
-            if keep_listed:
-                ctx.log.info(f"Wrote {written} utterances out of {len(keys)} in the include list.")
-            else:
-                ctx.log.info(f"Wrote {written} utterances, excluding those in the exclude list.")
+            ctx.log.info(f" Wrote {written} out of {total} utterances.")
             return 0 if written else 1
         if o.n == 0:
             raise KaldiFatalError("Invalid option --n=0. Should be at least 1")
@@ -664,12 +688,17 @@ def _sum_table_to_single(ctx: ToolContext, holder: str, binary: bool, average: b
         total /= done
     write_single(ctx.args[1], total.astype(np.float32), holder, binary=binary)
     noun = "matrices" if holder == "matrix" else "vectors"
-    ctx.log.info(f"Summed {done} {noun}, {errors} with errors; wrote sum to {ctx.args[1]}")
+    ctx.log.info(f"Summed {done} {noun}, {errors} with errors; wrote sum to {_printable_wx(ctx.args[1])}")
     return 0 if (done > 0 and errors < done) else 1
 
 
 def _sum_files(ctx: ToolContext, holder: str, binary: bool, average: bool) -> int:
-    """Kaldi's "type three usage": sum single-object files, growing to the largest shape."""
+    """Kaldi's "type three usage": sum single-object files.
+
+    The sum grows to the largest shape seen so far (zero-padded); each input must then
+    have exactly that shape, so an input smaller than an earlier one is fatal (Kaldi's
+    AddMat/AddVec assertion).
+    """
     for arg in ctx.args[:-1]:
         if is_rspecifier(arg):
             raise KaldiFatalError(
@@ -677,6 +706,7 @@ def _sum_files(ctx: ToolContext, holder: str, binary: bool, average: bool) -> in
                 "the intermediate arguments must not be tables."
             )
     total = np.zeros((0, 0) if holder == "matrix" else (0,), dtype=np.float32)
+    noun_one = "a matrix" if holder == "matrix" else "a vector"
     for rx in ctx.args[:-1]:
         value = read_single(rx, holder).astype(np.float32)
         shape = tuple(max(a, b) for a, b in zip(total.shape, value.shape))
@@ -684,13 +714,22 @@ def _sum_files(ctx: ToolContext, holder: str, binary: bool, average: bool) -> in
             grown = np.zeros(shape, dtype=np.float32)
             grown[tuple(slice(0, n) for n in total.shape)] = total
             total = grown
-        total[tuple(slice(0, n) for n in value.shape)] += value
+        if value.shape != total.shape:
+            raise KaldiFatalError(
+                f"Cannot add {noun_one} of size {_shape_text(value.shape)} from {rx} to the sum "
+                f"of size {_shape_text(total.shape)} of the earlier inputs"
+            )
+        total += value
     if average:
         total *= np.float32(1.0 / (len(ctx.args) - 1))
     write_single(ctx.args[-1], total, holder, binary=binary)
     noun = "matrices" if holder == "matrix" else "vectors"
-    ctx.log.info(f"Summed {len(ctx.args) - 1} {noun}; wrote sum to {ctx.args[-1]}")
+    ctx.log.info(f"Summed {len(ctx.args) - 1} {noun}; wrote sum to {_printable_wx(ctx.args[-1])}")
     return 0
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return " by ".join(str(n) for n in shape)
 
 
 def _matrix_sum(ctx: ToolContext) -> int:
@@ -759,19 +798,22 @@ vector_sum = Tool(
 
 def _sum_matrices(ctx: ToolContext) -> int:
     o: BinaryOnlyOptions = ctx.opts(BinaryOnlyOptions)
-    total: np.ndarray | None = None
+    # Kaldi reads each input with Matrix::Read(..., add=true): an empty sum takes the
+    # shape of the next input, an empty input is skipped, other size mismatches are fatal.
+    total = np.zeros((0, 0), dtype=np.float32)
     for rx in ctx.args[1:]:
         mat = read_single(rx, "matrix")
-        if total is None:
+        if total.shape[0] == 0:
             total = np.array(mat, dtype=np.float32, copy=True)
         elif total.shape != mat.shape:
+            if mat.shape[0] == 0:
+                continue
             raise KaldiFatalError(
-                f"Matrix from {rx} has size {mat.shape[0]} by {mat.shape[1]}, expected "
-                f"{total.shape[0]} by {total.shape[1]}"
+                f"Matrix::Read, size mismatch {total.shape[0]}, {total.shape[1]} vs. "
+                f"{mat.shape[0]}, {mat.shape[1]} (reading {rx})"
             )
         else:
             total += mat
-    assert total is not None  # nargs guarantees at least one input
     write_single(ctx.args[0], total, "matrix", binary=o.binary)
     ctx.log.info(f"Summed {len(ctx.args) - 1} matrices  of dimension {total.shape[0]} by {total.shape[1]}")
     return 0
@@ -799,16 +841,35 @@ class ExtractFeatureSegmentsOptions(OptionGroup):
 
 
 def _kaldi_round(x: float) -> int:
-    """C's round(): halves away from zero."""
-    return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
+    """``static_cast<int32>(round(x))``: halves away from zero; NaN and values outside
+    int32 become INT32_MIN, as the x86 conversion does."""
+    if not math.isfinite(x):
+        return -(2**31)
+    whole = math.floor(abs(x))
+    r = whole + (1 if abs(x) - whole >= 0.5 else 0)  # exact: no rounding in x + 0.5
+    r = r if x >= 0 else -r
+    return r if -(2**31) <= r < 2**31 else -(2**31)
 
 
 def _parse_real(text: str) -> float | None:
+    """Kaldi's ConvertStringToReal: a whole token that is a number, inf or nan."""
+    if "_" in text:
+        return None  # Python's float() accepts digit separators; C++ streams do not
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         return None
-    return value
+
+
+def _parse_channel(text: str) -> int | None:
+    """Kaldi's ConvertStringToInteger for an int32 (strtoll, whole token)."""
+    if "_" in text:
+        return None
+    try:
+        value = int(text, 10)
+    except ValueError:
+        return None
+    return value if -(2**31) <= value < 2**31 else None
 
 
 def _extract_feature_segments(ctx: ToolContext) -> int:
@@ -822,7 +883,7 @@ def _extract_feature_segments(ctx: ToolContext) -> int:
     with open_writer(dst, "matrix") as writer, open_random(src, "matrix") as feats:
         for line in lines:
             num_lines += 1
-            fields = line.replace("\t", " ").replace("\r", " ").split()
+            fields = [f for f in line.replace("\t", " ").replace("\r", " ").split(" ") if f]
             if len(fields) not in (4, 5):
                 ctx.log.warning(f"Invalid line in segments file: {line}")
                 continue
@@ -835,14 +896,11 @@ def _extract_feature_segments(ctx: ToolContext) -> int:
                 ctx.log.warning(f"Invalid line in segments file [bad end]: {line}")
                 continue
             if start < 0 or end <= 0 or start >= end:
-                ctx.log.warning(f"Invalid line in segments file {line}")
+                ctx.log.warning(f"Invalid line in segments file [empty or invalid segment]: {line}")
                 continue
             if len(fields) == 5:
-                try:
-                    channel = int(fields[4])
-                except ValueError:
-                    channel = -1
-                if channel < 0:
+                channel = _parse_channel(fields[4])
+                if channel is None or channel < 0:
                     ctx.log.warning(f"Invalid line in segments file [bad channel]: {line}")
                     continue
             if utterance not in feats:
@@ -858,14 +916,14 @@ def _extract_feature_segments(ctx: ToolContext) -> int:
                 )
                 continue
             if last > num_rows:
-                if last >= num_rows + _kaldi_round(o.max_overshoot * 1000.0 / o.frame_shift):
+                if last >= num_rows + _kaldi_round(_float32(o.max_overshoot) * 1000.0 / o.frame_shift):
                     ctx.log.warning(
                         f"End sample too far out of range {last} [length:] {num_rows}x{num_cols}, "
                         f"skipping segment {segment}"
                     )
                     continue
                 last = num_rows
-            if last <= first + _kaldi_round(o.min_segment_length * 1000.0 / o.frame_shift):
+            if last <= first + _kaldi_round(_float32(o.min_segment_length) * 1000.0 / o.frame_shift):
                 ctx.log.warning(f"Segment {segment} too short, skipping it.")
                 continue
             writer.write(segment, np.ascontiguousarray(mat[first:last]))
@@ -893,7 +951,8 @@ class CompareFeatsOptions(OptionGroup):
 
 
 def _kaldi_vector_text(v: np.ndarray) -> str:
-    return " [ " + " ".join(f"{x:.7g}" for x in v) + " ]"
+    """A vector as ``os << Vector`` writes it into a log message: `` [ a b ]`` + newline."""
+    return " [ " + "".join(_cxx_g(float(x)) + " " for x in v) + "]\n"
 
 
 def _compare_feats(ctx: ToolContext) -> int:
@@ -932,22 +991,25 @@ def _compare_feats(ctx: ToolContext) -> int:
     ctx.log.info("cross-product for each column dimension: " + _kaldi_vector_text(cross))
     denom = prod1 + prod2
     with np.errstate(invalid="ignore", divide="ignore"):
-        similarity = np.where(denom != 0, 2.0 * cross / np.where(denom != 0, denom, 1.0), 0.0)
+        similarity = 2.0 * cross / denom  # Kaldi divides as is: 0/0 gives NaN
     ctx.log.info(
         "Similarity metric for each dimension " + _kaldi_vector_text(similarity)
         + " (1.0 means identical, the smaller the more different)"
     )
-    overall = float(similarity.sum() / similarity.size) if similarity.size else float("nan")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        overall = float(np.float64(similarity.sum()) / np.float64(similarity.size))
     ctx.log.info(
-        f"Overall similarity for the two feats is:{overall:.6g} (1.0 means identical, the smaller the more different)"
+        f"Overall similarity for the two feats is:{_cxx_g(overall)} "
+        "(1.0 means identical, the smaller the more different)"
     )
     ctx.log.info(f"Processed {done} feature files, {errors} had errors.")
-    similar = overall >= o.threshold
+    threshold = _float32(o.threshold)
+    similar = overall >= threshold
     if done > 0:
         if similar:
-            ctx.log.info(f"Features are considered similar since {overall:.6g} >= {_g(o.threshold)}")
+            ctx.log.info(f"Features are considered similar since {_cxx_g(overall)} >= {_g(threshold)}")
         else:
-            ctx.log.info(f"Features are considered dissimilar since {overall:.6g} < {_g(o.threshold)}")
+            ctx.log.info(f"Features are considered dissimilar since {_cxx_g(overall)} < {_g(threshold)}")
     return 0 if (done > 0 and similar) else 1
 
 
