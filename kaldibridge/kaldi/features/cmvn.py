@@ -15,16 +15,17 @@ Kaldi: ``src/transform/cmvn.cc`` (``AccCmvnStats``, ``ApplyCmvn``, ``ApplyCmvnRe
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-import torch
-from torch import Tensor
 
 from kaldibridge.errors import FormatError, OptionError
-from kaldibridge.functional.cmvn import sliding_window_cmn
 from kaldibridge.kaldi.options import OptionGroup, option
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 __all__ = [
     "SlidingWindowCmnOptions",
@@ -80,8 +81,15 @@ class SlidingWindowCmnOptions(OptionGroup):
             )
 
 
-def _as_tensor(x: Any) -> tuple[Tensor, bool]:
-    if isinstance(x, Tensor):
+def _is_tensor(x: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _as_tensor(x: Any) -> "tuple[Tensor, bool]":
+    import torch
+
+    if isinstance(x, torch.Tensor):
         return x, False
     return torch.from_numpy(np.asarray(x)), True
 
@@ -110,6 +118,10 @@ def compute_cmvn_stats(feats: Any, weights: Any | None = None) -> Any:
     Kaldi: ``InitCmvnStats`` + ``AccCmvnStats``.
     Differences: an empty matrix raises an error instead of failing an assertion.
     """
+    if not _is_tensor(feats):
+        return _np_cmvn_stats(np.asarray(feats), weights)
+    import torch
+
     x, was_numpy = _as_tensor(feats)
     if x.dim() < 2:
         raise FormatError(f"CMVN stats need a (frames, dim) matrix, got shape {tuple(x.shape)}")
@@ -155,6 +167,21 @@ def fake_stats_for_some_dims(stats: Any, dims: Sequence[int]) -> Any:
 
     Kaldi: ``FakeStatsForSomeDims``.
     """
+    if not _is_tensor(stats):
+        s = np.array(stats, dtype=np.float64)
+        if s.ndim < 2 or s.shape[-2] != 2 or s.shape[-1] < 2:
+            raise FormatError(f"expected CMVN stats with 2 rows, got shape {s.shape}")
+        dim = s.shape[-1] - 1
+        bad = [d for d in dims if not 0 <= d < dim]
+        if bad:
+            raise OptionError(f"skip dims {bad} out of range for CMVN stats of dimension {dim}")
+        if len(dims):
+            idx = np.asarray(list(dims), dtype=np.int64)
+            s[..., 0, idx] = 0.0
+            s[..., 1, idx] = s[..., 0, dim : dim + 1]
+        return s
+    import torch
+
     s, was_numpy = _as_tensor(stats)
     if s.dim() < 2 or s.shape[-2] != 2 or s.shape[-1] < 2:
         raise FormatError(f"expected CMVN stats with 2 rows, got shape {tuple(s.shape)}")
@@ -191,6 +218,8 @@ def parse_skip_dims(text: str) -> list[int]:
 
 
 def _check_stats(s: Tensor, x: Tensor, norm_vars: bool) -> Tensor:
+    import torch  # noqa: F401  (torch path only)
+
     dim = s.shape[-1] - 1
     rows = s.shape[-2] if s.dim() >= 2 else 0
     if s.dim() < 2 or rows > 2 or rows < 1 or x.shape[-1] != dim:
@@ -213,6 +242,8 @@ def _check_stats(s: Tensor, x: Tensor, norm_vars: bool) -> Tensor:
 
 
 def _variance(s: Tensor, count: Tensor, dim: int) -> tuple[Tensor, Tensor]:
+    import torch  # noqa: F401  (torch path only)
+
     mean = s[..., 0, :dim] / count.unsqueeze(-1)
     var = s[..., 1, :dim] / count.unsqueeze(-1) - mean * mean
     low = var < CMVN_VAR_FLOOR
@@ -246,6 +277,10 @@ def apply_cmvn(
 
     Kaldi: ``ApplyCmvn`` / ``ApplyCmvnReverse`` (apply-cmvn).
     """
+    if not _is_tensor(feats) and not _is_tensor(stats):
+        return _np_apply_cmvn(np.asarray(feats), np.asarray(stats, dtype=np.float64), norm_vars, reverse)
+    import torch
+
     x, was_numpy = _as_tensor(feats)
     s, _ = _as_tensor(stats)
     s = s.to(device=x.device, dtype=torch.float64)
@@ -281,6 +316,19 @@ def cmvn_stats_to_mean_var(stats: Any) -> Any:
 
     Kaldi: modify-cmvn-stats ``--convert-to-mean-and-var``.
     """
+    if not _is_tensor(stats):
+        s = np.asarray(stats, dtype=np.float64)
+        if s.ndim < 2 or s.shape[-2] != 2:
+            raise FormatError("Expected input to be CMVN stats (should have two rows)")
+        dim = s.shape[-1] - 1
+        count = s[..., 0, dim : dim + 1]
+        if np.any(count <= 0):
+            raise FormatError("Zero or negative count in CMVN stats")
+        mean = s[..., 0, :dim] / count
+        var = s[..., 1, :dim] / count - mean * mean
+        return np.stack([mean, var], axis=-2)
+    import torch
+
     s, was_numpy = _as_tensor(stats)
     s = s.to(torch.float64)
     if s.dim() < 2 or s.shape[-2] != 2:
@@ -322,6 +370,20 @@ def apply_cmvn_sliding(
     if kwargs:
         o = o.replace(**kwargs)
     o.validate()
+    if not _is_tensor(feats) and lengths is None:
+        x = np.asarray(feats, dtype=np.float32)
+        if x.ndim != 2:
+            raise FormatError(f"sliding-window CMN needs a (frames, dim) matrix, got shape {x.shape}")
+        if x.shape[0] == 0:
+            raise FormatError("sliding-window CMN of an empty feature matrix")
+        out, floored = _np_sliding_cmn(x, o)
+        if o.norm_vars and floored.any():
+            _warn_floored_rows(floored, x.shape[0], o)
+        return out
+    import torch
+
+    from kaldibridge.functional.cmvn import sliding_window_cmn
+
     x, was_numpy = _as_tensor(feats)
     lens = None
     if lengths is not None:
@@ -344,27 +406,145 @@ def apply_cmvn_sliding(
 
 
 def _warn_floored(x: Tensor, floored: Tensor, lens: Tensor | None, o: SlidingWindowCmnOptions) -> None:
-    from kaldibridge.functional.cmvn import sliding_window_bounds
-
-    floored2 = floored.reshape(-1, floored.shape[-1])
+    floored2 = floored.reshape(-1, floored.shape[-1]).cpu().numpy()
     for b in range(floored2.shape[0]):
         n = int(lens[b]) if lens is not None else x.shape[-2]
-        if n <= 1:
-            continue
-        frames = torch.nonzero(floored2[b, :n] > 0).flatten().tolist()
-        if not frames:
-            continue
-        start, end = sliding_window_bounds(n, o.cmn_window, o.min_cmn_window, o.center)
-        limit = len(frames) if o.max_warnings < 0 else min(len(frames), o.max_warnings + 1)
-        for i, t in enumerate(frames[:limit]):
-            if i == o.max_warnings:
-                _log.warning(
-                    "Suppressing the remaining variance flooring warnings. Run program with "
-                    "--max-warnings=-1 to see all warnings."
-                )
-            else:
-                _log.warning(
-                    "Flooring when normalizing variance, floored %d elements; num-frames was %d",
-                    int(floored2[b, t]),
-                    int(end[t] - start[t]),
-                )
+        _warn_floored_rows(floored2[b, :n], n, o)
+
+
+def _warn_floored_rows(floored: np.ndarray, n: int, o: SlidingWindowCmnOptions) -> None:
+    """Kaldi's per-utterance flooring warnings for the frames of one utterance."""
+    if n <= 1:
+        return
+    frames = np.nonzero(floored[:n] > 0)[0].tolist()
+    if not frames:
+        return
+    start, end = _np_bounds(n, o)
+    limit = len(frames) if o.max_warnings < 0 else min(len(frames), o.max_warnings + 1)
+    for i, t in enumerate(frames[:limit]):
+        if i == o.max_warnings:
+            _log.warning(
+                "Suppressing the remaining variance flooring warnings. Run program with "
+                "--max-warnings=-1 to see all warnings."
+            )
+        else:
+            _log.warning(
+                "Flooring when normalizing variance, floored %d elements; num-frames was %d",
+                int(floored[t]),
+                int(end[t] - start[t]),
+            )
+
+
+# ----------------------------------------------------------------------------- numpy paths
+# numpy inputs (what table readers return) are processed with numpy, so that the
+# command-line tools never import torch; results equal the torch paths' (tests check).
+
+
+def _np_cmvn_stats(x: np.ndarray, weights: Any | None) -> np.ndarray:
+    if x.ndim < 2:
+        raise FormatError(f"CMVN stats need a (frames, dim) matrix, got shape {x.shape}")
+    dim = x.shape[-1]
+    if dim == 0:
+        raise FormatError(f"cannot compute CMVN stats of a matrix with {x.shape[-2]} rows and 0 columns")
+    x = np.asarray(x, dtype=np.float32)
+    stats = np.zeros(x.shape[:-2] + (2, dim + 1), dtype=np.float64)
+    if weights is None:
+        stats[..., 0, :dim] = x.sum(axis=-2, dtype=np.float64)
+        stats[..., 1, :dim] = np.square(x).sum(axis=-2, dtype=np.float64)
+        stats[..., 0, dim] = x.shape[-2]
+        return stats
+    w = np.asarray(weights, dtype=np.float32)
+    if w.shape != x.shape[:-1]:
+        raise FormatError(f"weights have shape {w.shape} but features have {x.shape[:-1]} frames")
+    wc = w[..., None]
+    stats[..., 0, :dim] = (x * wc).sum(axis=-2, dtype=np.float64)
+    stats[..., 1, :dim] = (x * x * wc).sum(axis=-2, dtype=np.float64)
+    stats[..., 0, dim] = w.sum(axis=-1, dtype=np.float64)
+    return stats
+
+
+def _np_apply_cmvn(x: np.ndarray, s: np.ndarray, norm_vars: bool, reverse: bool) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    rows = s.shape[-2] if s.ndim >= 2 else 0
+    dim = s.shape[-1] - 1 if s.ndim >= 1 else -1
+    if s.ndim < 2 or rows > 2 or rows < 1 or x.shape[-1] != dim:
+        raise FormatError(
+            f"Dim mismatch: cmvn {rows}x{s.shape[-1] if s.ndim else 0}, feats "
+            f"{x.shape[-2] if x.ndim >= 2 else 0}x{x.shape[-1] if x.ndim else 0}"
+        )
+    if rows == 1 and norm_vars:
+        raise FormatError("You requested variance normalization but no variance stats are supplied.")
+    count = s[..., 0, dim]
+    if np.any(count < 1.0):
+        bad = float(np.min(count))
+        raise FormatError(f"Insufficient stats for cepstral mean and variance normalization: count = {bad:g}")
+    count = np.asarray(count)[..., None]
+    if not norm_vars:
+        if reverse:
+            offset = (s[..., 0, :dim] / count).astype(np.float32)
+        else:
+            alpha = (-1.0 / count).astype(np.float32).astype(np.float64)
+            offset = (alpha * s[..., 0, :dim]).astype(np.float32)
+        return x + offset[..., None, :]
+    mean = s[..., 0, :dim] / count
+    var = s[..., 1, :dim] / count - mean * mean
+    low = var < CMVN_VAR_FLOOR
+    if low.any():
+        for v in var[low].ravel().tolist()[:100]:
+            _log.warning("Flooring cepstral variance from %g to %g", v, CMVN_VAR_FLOOR)
+        var = np.maximum(var, CMVN_VAR_FLOOR)
+    if reverse:
+        scale, offset = np.sqrt(var), mean
+    else:
+        scale = 1.0 / np.sqrt(var)
+        if not np.all(np.isfinite(scale)):
+            raise FormatError("NaN or infinity in cepstral mean/variance computation")
+        offset = -(mean * scale)
+    out = x * scale.astype(np.float32)[..., None, :]
+    out += offset.astype(np.float32)[..., None, :]
+    return out
+
+
+def _np_bounds(n: int, o: SlidingWindowCmnOptions) -> tuple[np.ndarray, np.ndarray]:
+    t = np.arange(n, dtype=np.int64)
+    if o.center:
+        start = t - o.cmn_window // 2
+        end = start + o.cmn_window
+    else:
+        start = t - o.cmn_window
+        end = t + 1
+    end = np.where(start < 0, end - start, end)
+    start = np.maximum(start, 0)
+    if not o.center:
+        end = np.maximum(t + 1, o.min_cmn_window)
+    over = np.maximum(end - n, 0)
+    start = np.maximum(start - over, 0)
+    end = np.minimum(end, n)
+    return start, end
+
+
+def _np_sliding_cmn(x: np.ndarray, o: SlidingWindowCmnOptions) -> tuple[np.ndarray, np.ndarray]:
+    n, dim = x.shape
+    start, end = _np_bounds(n, o)
+    count = (end - start).astype(np.float64)[:, None]
+    prefix = np.zeros((n + 1, dim), dtype=np.float64)
+    np.cumsum(x, axis=0, dtype=np.float64, out=prefix[1:])
+    mean = prefix[end]
+    mean -= prefix[start]
+    mean /= count
+    out = x - mean
+    floored = np.zeros(n, dtype=np.int64)
+    if o.norm_vars:
+        np.cumsum(np.square(x, dtype=np.float64), axis=0, out=prefix[1:])
+        var = prefix[end]
+        var -= prefix[start]
+        var /= count
+        var -= mean * mean
+        low = var < SLIDING_VAR_FLOOR
+        floored = low.sum(axis=1)
+        np.maximum(var, SLIDING_VAR_FLOOR, out=var)
+        out /= np.sqrt(var)
+        single = count[:, 0] == 1
+        out[single] = 0.0
+        floored[single] = 0
+    return out.astype(np.float32), floored

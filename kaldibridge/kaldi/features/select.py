@@ -8,19 +8,19 @@ Kaldi: the tools of the same names in ``src/featbin``.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Sequence
 
 import numpy as np
-import torch
 
 from kaldibridge.errors import FormatError
-from kaldibridge.functional.deltas import shift_frames
 
 __all__ = ["subsample_feats", "shift_feats", "append_vector_to_feats", "posterior_to_matrix", "append_post_to_feats"]
 
 
 def _is_torch(x: Any) -> bool:
-    return isinstance(x, torch.Tensor)
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
 
 
 def subsample_feats(feats: Any, n: int = 1, offset: int = 0) -> Any:
@@ -59,8 +59,12 @@ def shift_feats(feats: Any, shift: int) -> Any:
     if feats.shape[0] == 0:
         raise FormatError("Empty input matrix")
     if _is_torch(feats):
+        from kaldibridge.functional.deltas import shift_frames
+
         return shift_frames(feats, shift)
-    return shift_frames(torch.from_numpy(np.ascontiguousarray(feats)), shift).numpy()
+    x = np.asarray(feats)
+    n = x.shape[0]
+    return x[np.clip(np.arange(n) - shift, 0, n - 1)]
 
 
 def append_vector_to_feats(feats: Any, vec: Any) -> Any:
@@ -72,6 +76,8 @@ def append_vector_to_feats(feats: Any, vec: Any) -> Any:
     if feats.shape[0] == 0:
         raise FormatError("append-vector-to-feats: empty feature matrix")
     if _is_torch(feats):
+        import torch
+
         v = torch.as_tensor(vec, dtype=feats.dtype, device=feats.device)
         return torch.cat([feats, v.expand(feats.shape[0], v.shape[0])], dim=1)
     f = np.asarray(feats)
@@ -114,5 +120,7 @@ def append_post_to_feats(feats: Any, post: Sequence[Sequence[tuple[int, float]]]
         )
     pm = posterior_to_matrix(post, post_dim)
     if _is_torch(feats):
+        import torch
+
         return torch.cat([feats, torch.from_numpy(pm).to(feats.device, feats.dtype)], dim=1)
     return np.concatenate([np.asarray(feats), pm.astype(np.asarray(feats).dtype)], axis=1)

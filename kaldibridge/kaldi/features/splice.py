@@ -5,13 +5,13 @@ Kaldi: ``SpliceFrames`` in ``src/feat/feature-functions.cc``.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
-import torch
+from numpy.lib.stride_tricks import as_strided
 
 from kaldibridge.errors import FormatError
-from kaldibridge.functional.deltas import splice_frames
 
 __all__ = ["splice_feats"]
 
@@ -32,13 +32,30 @@ def splice_feats(feats: Any, left_context: int = 4, right_context: int = 4) -> A
 
     Kaldi: ``SpliceFrames``.
     """
-    was_numpy = not isinstance(feats, torch.Tensor)
-    x = torch.from_numpy(np.ascontiguousarray(feats, dtype=np.float32)) if was_numpy else feats
-    if x.shape[-2] == 0 or x.shape[-1] == 0:
+    torch = sys.modules.get("torch")
+    is_tensor = torch is not None and isinstance(feats, torch.Tensor)
+    shape = feats.shape
+    if len(shape) < 2 or shape[-2] == 0 or shape[-1] == 0:
         raise FormatError("SpliceFrames: empty input")
     if left_context < 0 or right_context < 0:
         raise FormatError(
             f"SpliceFrames: negative context (left {left_context}, right {right_context})"
         )
-    y = splice_frames(x, left_context, right_context)
-    return y.numpy() if was_numpy else y
+    if is_tensor:
+        from kaldibridge.functional.deltas import splice_frames
+
+        return splice_frames(feats, left_context, right_context)
+    x = np.asarray(feats, dtype=np.float32)
+    if x.ndim != 2:
+        return np.stack([splice_feats(m, left_context, right_context) for m in x.reshape((-1,) + x.shape[-2:])]).reshape(
+            x.shape[:-1] + (x.shape[-1] * (left_context + 1 + right_context),)
+        )
+    n, dim = x.shape
+    width = left_context + 1 + right_context
+    index = np.clip(np.arange(-left_context, n + right_context), 0, n - 1)
+    padded = np.ascontiguousarray(x[index])
+    # Row t of the output is rows t .. t + width - 1 of `padded`, which lie next to each
+    # other in memory: the spliced matrix is an overlapping strided view; copy it once.
+    item = padded.itemsize
+    view = as_strided(padded, shape=(n, width * dim), strides=(dim * item, item), writeable=False)
+    return view.copy()

@@ -6,12 +6,11 @@ Kaldi: ``VadEnergyOptions``, ``ComputeVadEnergy`` in
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from kaldibridge.errors import FormatError, OptionError
 from kaldibridge.kaldi.options import OptionGroup, option
@@ -75,28 +74,28 @@ def compute_vad_energy(feats: Any, opts: VadEnergyOptions | None = None, **kwarg
     if kwargs:
         o = o.replace(**kwargs)
     o.validate()
-    was_numpy = not isinstance(feats, torch.Tensor)
-    x = torch.from_numpy(np.asarray(feats)) if was_numpy else feats
-    if x.shape[-2] == 0 or x.shape[-1] == 0:
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(feats, torch.Tensor):
+        return torch.from_numpy(compute_vad_energy(feats.detach().cpu().numpy(), o)).to(feats.device)
+    x = np.asarray(feats)
+    if x.ndim < 2 or x.shape[-2] == 0 or x.shape[-1] == 0:
         raise FormatError("compute-vad: empty feature matrix")
-    energy = x[..., 0].to(torch.float32)
+    energy = x[..., 0].astype(np.float32)
     n = energy.shape[-1]
-    threshold = torch.full(energy.shape[:-1], np.float32(o.vad_energy_threshold), device=energy.device)
+    threshold = np.full(energy.shape[:-1], np.float32(o.vad_energy_threshold), dtype=np.float32)
     if o.vad_energy_mean_scale != 0.0:
-        mean = (energy.to(torch.float64).sum(-1) / n).to(torch.float32)
+        mean = (energy.sum(axis=-1, dtype=np.float64) / n).astype(np.float32)
         threshold = threshold + np.float32(o.vad_energy_mean_scale) * mean
-    above = (energy > threshold.unsqueeze(-1)).to(torch.float32)
+    above = energy > threshold[..., None]
     c = o.vad_frames_context
-    if c == 0:
-        num, den = above, torch.ones_like(above)
-    else:
-        kernel = torch.ones(1, 1, 2 * c + 1, device=energy.device)
-        flat = above.reshape(-1, 1, n)
-        num = F.conv1d(F.pad(flat, (c, c)), kernel).reshape(above.shape)
-        den = F.conv1d(F.pad(torch.ones_like(flat), (c, c)), kernel).reshape(above.shape)
-    prop = np.float32(o.vad_proportion_threshold)
-    voiced = (num >= den * prop).to(torch.float32)
-    return voiced.numpy() if was_numpy else voiced
+    # votes in the window [t - c, t + c] clipped to the utterance, from prefix sums
+    prefix = np.zeros(energy.shape[:-1] + (n + 1,), dtype=np.int64)
+    np.cumsum(above, axis=-1, out=prefix[..., 1:])
+    t = np.arange(n)
+    lo, hi = np.maximum(t - c, 0), np.minimum(t + c + 1, n)
+    num = (prefix[..., hi] - prefix[..., lo]).astype(np.float32)
+    den = (hi - lo).astype(np.float32)
+    return (num >= den * np.float32(o.vad_proportion_threshold)).astype(np.float32)
 
 
 def select_voiced_frames(feats: Any, voiced: Any) -> Any:
@@ -118,7 +117,8 @@ def select_voiced_frames(feats: Any, voiced: Any) -> Any:
         raise FormatError(
             f"Mismatch in number for frames {feats.shape[0]} for features and VAD {voiced.shape[0]}"
         )
-    if isinstance(feats, torch.Tensor):
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(feats, torch.Tensor):
         mask = torch.as_tensor(voiced, device=feats.device) != 0
         return feats[mask]
     return np.asarray(feats)[np.asarray(voiced) != 0]
