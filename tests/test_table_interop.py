@@ -140,3 +140,18 @@ def test_kaldi_io_both_ways(tmp_path: Path, kaldi_io) -> None:  # noqa: ANN001
     with open(tmp_path / "kp.ark", "wb") as f:
         kaldi_io.write_post(f, post2, key="y")
     assert dict(SequentialTableReader(f"ark:{tmp_path}/kp.ark", "posterior"))["y"] == post2
+
+
+def test_wave_archives_both_ways(tmp_path: Path) -> None:
+    wave = pytest.importorskip("kaldibridge.kaldi.wave", reason="wave module is written by another developer")
+    rng = np.random.default_rng(3)
+    samples = rng.integers(-20000, 20000, size=(1, 800)).astype(np.float32)
+    with TableWriter(f"ark:{tmp_path}/w.ark", "wave") as w:
+        w.write("utt", wave.WaveData(samp_freq=16000.0, data=samples))
+    rate, theirs = dict(kaldiio.load_ark(str(tmp_path / "w.ark")))["utt"]
+    assert rate == 16000
+    np.testing.assert_array_equal(theirs, samples[0].astype(np.int16))
+    kaldiio.save_ark(str(tmp_path / "k.ark"), {"a": (8000, samples[0].astype(np.int16))})
+    got = dict(SequentialTableReader(f"ark:{tmp_path}/k.ark", "wave"))["a"]
+    assert got.samp_freq == 8000
+    np.testing.assert_array_equal(got.data, samples)
