@@ -14,7 +14,6 @@ from pathlib import Path
 from kaldibridge.errors import KaldiBridgeError
 from kaldibridge.kaldi.datadir._text import (
     awk_fields,
-    first_token,
     join_lines,
     perl_fields,
     read_lines,
@@ -154,13 +153,11 @@ def read_bytes(path: str) -> bytes:
 
 def id_set(idlist: Sequence[bytes], name: str) -> set[bytes]:
     """The ids of an id-list file (first field of each line), as filter_scp.pl reads them."""
-    ids: set[bytes] = set()
-    for line in idlist:
-        tok = first_token(line)
-        if tok is None:
-            raise PerlDie(f"Invalid id-list file line {dec(line)}\n")
-        ids.add(tok)
-    return ids
+    firsts = [line.split(None, 1) for line in idlist]
+    if not all(firsts):
+        bad = next(line for line, f in zip(idlist, firsts) if not f)
+        raise PerlDie(f"Invalid id-list file line {dec(bad)}\n")
+    return {f[0] for f in firsts}
 
 
 def filter_scp(
@@ -178,20 +175,22 @@ def filter_scp(
         The kept lines.
     """
     ids = id_set(idlist, idlist_name)
-    out: list[bytes] = []
-    for line in lines_in:
-        if field == 1:
-            key = first_token(line)
-            if key is None:
-                raise PerlDie(f"Bad line {dec(line)}\n, could not get first field.")
-        else:
+    if field == 1:
+        firsts = [line.split(None, 1) for line in lines_in]
+        if not all(firsts):
+            bad = next(line for line, f in zip(lines_in, firsts) if not f)
+            raise PerlDie(f"Bad line {dec(bad)}\n, could not get first field.")
+        keys = [f[0] for f in firsts]
+    else:
+        keys = []
+        for line in lines_in:
             f = perl_fields(line)
             if not f or len(f) < field:
                 raise PerlDie(f"Invalid scp file line {dec(line)}\n")
-            key = f[field - 1]
-        if (key in ids) != exclude:
-            out.append(line)
-    return out
+            keys.append(f[field - 1])
+    if exclude:
+        return [line for line, k in zip(lines_in, keys) if k not in ids]
+    return [line for line, k in zip(lines_in, keys) if k in ids]
 
 
 def utt2spk_to_spk2utt(utt2spk: Sequence[bytes]) -> list[bytes]:

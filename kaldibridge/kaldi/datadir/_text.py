@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 _AWK_SPLIT = re.compile(rb"[ \t\n]+")
-_SORT_BLANK = b" \t"
+_SORT_FIELD = re.compile(rb"[ \t]*[^ \t]*")
 _NUM_RE = re.compile(rb"^[ \t\n\r\f\v]*[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?)[ \t\n\r\f\v]*$")
 _NUM_PREFIX = re.compile(rb"^[ \t\n\r\f\v]*([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)")
 _SORT_N_PREFIX = re.compile(rb"^[ \t]*(-?)(\d*)(\.\d*)?")
@@ -80,7 +80,8 @@ def split_lines(data: bytes) -> list[bytes]:
 
 def join_lines(lines: Iterable[bytes]) -> bytes:
     """The file content for ``lines``, each terminated by ``\\n``."""
-    return b"".join(line + b"\n" for line in lines)
+    lines = list(lines)
+    return b"\n".join(lines) + b"\n" if lines else b""
 
 
 def write_lines(path: str | os.PathLike[str], lines: Iterable[bytes]) -> None:
@@ -97,6 +98,8 @@ def write_lines(path: str | os.PathLike[str], lines: Iterable[bytes]) -> None:
 
 def awk_fields(line: bytes) -> list[bytes]:
     """Fields as awk's default field separator makes them (space, tab, newline)."""
+    if b"\r" not in line and b"\x0b" not in line and b"\x0c" not in line:
+        return line.split()  # the same split when no CR/VT/FF is present
     return [f for f in _AWK_SPLIT.split(line) if f]
 
 
@@ -120,19 +123,15 @@ def first_token(line: bytes) -> bytes | None:
 def _sort_field_start(line: bytes, field: int) -> int:
     """Byte offset where GNU sort's field ``field`` (1-based, blanks leading) starts."""
     pos = 0
-    n = len(line)
     for _ in range(field - 1):
-        while pos < n and line[pos] in _SORT_BLANK:
-            pos += 1
-        while pos < n and line[pos] not in _SORT_BLANK:
-            pos += 1
+        pos = _SORT_FIELD.match(line, pos).end()  # type: ignore[union-attr]
     return pos
 
 
 def sort_key1_unique(lines: Sequence[bytes]) -> list[bytes]:
     """``sort -k1,1 -u``: order by the first field, keep the first line of each key."""
     def key(line: bytes) -> bytes:
-        return line[: _sort_field_start(line, 2)]
+        return _SORT_FIELD.match(line).group()  # type: ignore[union-attr]
 
     out: list[bytes] = []
     last: bytes | None = None

@@ -44,6 +44,7 @@ from kaldibridge.kaldi.datadir._text import (
 __all__ = ["validate", "count_non_printable_lines"]
 
 _SPACE_CC = set("\t\n\v\f\r")
+_ASCII_BAD = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
 _PERL_UNI_SPACE = re.compile("[\u000b\u000c\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 _WORD = rb"A-Za-z0-9_"
 
@@ -53,6 +54,8 @@ def count_non_printable_lines(data: bytes) -> int:
 
     A line that is not valid UTF-8 always counts (see the module's "Differences").
     """
+    if data.isascii() and not _ASCII_BAD.search(data):
+        return 0
     n = 0
     for raw in data.split(b"\n"):
         try:
@@ -61,8 +64,7 @@ def count_non_printable_lines(data: bytes) -> int:
             n += 1
             continue
         if raw.isascii():
-            if any((c < 32 and chr(c) not in _SPACE_CC) or c == 127 for c in raw):
-                n += 1
+            n += bool(_ASCII_BAD.search(raw))
             continue
         for ch in text:
             cat = unicodedata.category(ch)
@@ -281,9 +283,10 @@ class _Validator:
                 self.fail(f"text contains {n} lines with non-printable characters")
         self.validate_text(path, raw)
         self.check_sorted_and_uniq(path)
+        body = read_bytes(path)
         for sym in (b"<s>", b"</s>", b"#0"):
             pat = re.compile(rb"(?<![" + _WORD + rb"])" + re.escape(sym) + rb"(?![" + _WORD + rb"])")
-            if any(pat.search(x) for x in lines(path)):
+            if pat.search(body):
                 self.fail(f"Error: in {self.data}, text contains illegal symbol {sym.decode()}")
         self.tmpfiles["utts.txt"] = awk_col(lines(path))
         self.compare("utts", "utts.txt", "utterance lists extracted from utt2spk and text")
@@ -321,7 +324,7 @@ class _Validator:
     def check_wav(self, num_utts: int) -> None:
         d = self.data
         self.check_sorted_and_uniq(f"{d}/wav.scp")
-        if any(re.match(rb"^\S+\s+~", x) for x in lines(f"{d}/wav.scp")):
+        if re.search(rb"(?m)^\S+[^\S\n]+~", read_bytes(f"{d}/wav.scp")):
             self.fail("Please do not use tilde (~) in your wav.scp.")
         if exists(f"{d}/segments"):
             self.check_sorted_and_uniq(f"{d}/segments")
