@@ -132,6 +132,26 @@ def test_copy_feats_htk_in_table_and_single_file(tmp_path: Path, capfd) -> None:
     np.testing.assert_array_equal(parse_binary_matrix(single.read_bytes()), a)
 
 
+def test_copy_feats_sphinx_in(tmp_path: Path, capfd) -> None:
+    # Sphinx features: big-endian int32 count of floats, then big-endian float32, 13 per frame.
+    a, b = mat(4, 13), mat(1, 13)
+    for name, m in (("a", a), ("b", b)):
+        (tmp_path / f"{name}.mfc").write_bytes(struct.pack(">i", m.size) + m.astype(">f4").tobytes())
+    scp = tmp_path / "s.scp"
+    scp.write_text(f"a {tmp_path / 'a.mfc'}\nb {tmp_path / 'b.mfc'}\n")
+    out = tmp_path / "o.ark"
+    status, _, err = run(capfd, "copy-feats", "--sphinx-in", f"scp:{scp}", f"ark:{out}")
+    assert status == 0 and messages(err, "LOG") == ["Copied 2 feature matrices."]
+    got = read_ark(out)
+    np.testing.assert_array_equal(got["a"], a)
+    np.testing.assert_array_equal(got["b"], b)
+    (tmp_path / "bad.mfc").write_bytes(struct.pack(">i", 14) + np.zeros(14, ">f4").tobytes())
+    scp.write_text(f"bad {tmp_path / 'bad.mfc'}\n")
+    status, _, err = run(capfd, "copy-feats", "--sphinx-in", f"scp:{scp}", f"ark:{tmp_path / 'o2.ark'}")
+    assert status == 255
+    assert "inconsistent with vector length 13" in err
+
+
 @pytest.mark.parametrize(
     "flags, message",
     [
@@ -163,6 +183,17 @@ def test_copy_feats_empty_and_unreadable_input(tmp_path: Path, capfd) -> None:
     status, _, err = run(capfd, "copy-feats", f"ark:{garbage}", f"ark:{tmp_path / 'o3.ark'}")
     assert status == 255
     assert messages(err, "ERROR")
+
+
+def test_copy_feats_compression_method_checked_only_when_compressing(tmp_path: Path, capfd) -> None:
+    m = mat(3, 2)
+    src = write_ark(tmp_path / "f.ark", {"u": m})
+    out = tmp_path / "o.ark"
+    assert run(capfd, "copy-feats", "--compression-method=9", src, f"ark:{out}")[0] == 0
+    np.testing.assert_array_equal(read_ark(out)["u"], m)
+    status, _, err = run(capfd, "copy-feats", "--compress=true", "--compression-method=9", src, f"ark:{out}")
+    assert status == 255
+    assert messages(err, "ERROR") == ["Unknown compression method = 9"]
 
 
 # -- copy-matrix --------------------------------------------------------------------------
@@ -577,6 +608,17 @@ def test_matrix_sum_single_files(tmp_path: Path, capfd) -> None:
         "Wrong usage (type 3): if first and last arguments are not tables, "
         "the intermediate arguments must not be tables."
     ]
+
+
+def test_matrix_sum_bad_usage_prints_usage(tmp_path: Path, capfd) -> None:
+    # Three or more arguments, a table first and a file last: no usage matches, status 1
+    # (even with --scale1, which Kaldi checks only inside the second and third usages).
+    src = write_ark(tmp_path / "f.ark", {"u": mat(1, 1)})
+    for flags in ([], ["--scale1=2"]):
+        status, _, err = run(capfd, "matrix-sum", *flags, src, src, str(tmp_path / "o.mat"))
+        assert status == 1
+        assert "Usage:" in err and not messages(err, "ERROR")
+    assert not (tmp_path / "o.mat").exists()
 
 
 # -- vector-sum ---------------------------------------------------------------------------

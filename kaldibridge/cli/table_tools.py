@@ -10,6 +10,7 @@ same arguments, flags, log messages and exit statuses. The work is done by
 from __future__ import annotations
 
 import math
+import struct
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -26,10 +27,10 @@ from kaldibridge.cli.common import (
     write_single,
 )
 from kaldibridge.cli.framework import Tool, ToolContext
-from kaldibridge.errors import KaldiFatalError
+from kaldibridge.errors import FormatError, KaldiFatalError
 from kaldibridge.kaldi.options import OptionGroup, option
 from kaldibridge.kaldi.options.parse import escape_arg
-from kaldibridge.kaldi.table import is_rspecifier, is_wspecifier
+from kaldibridge.kaldi.table import Holder, is_rspecifier, is_wspecifier
 
 
 def _binary_option(help_text: str = "Write single objects in binary form (tables follow their wspecifier).") -> Any:
@@ -70,20 +71,52 @@ class CopyFeatsOptions(OptionGroup):
     write_num_frames: str = option("", "Also write each utterance's frame count to this wspecifier, e.g. ark,t:utt2num_frames.")
 
 
+class SphinxMatrixHolder(Holder):
+    """CMU Sphinx feature files as table values (``copy-feats --sphinx-in``).
+
+    A file is a big-endian int32 count of floats followed by that many big-endian float32
+    values, ``feat_dim`` (13) per frame. Values are float32 ``(frames, feat_dim)`` arrays.
+
+    Kaldi: ``SphinxMatrixHolder<13>``.
+    """
+
+    name = "sphinx_matrix"
+
+    def __init__(self, feat_dim: int = 13) -> None:
+        self.feat_dim = feat_dim
+
+    def read(self, s: Any) -> np.ndarray:
+        start = s.pos
+        (count,) = struct.unpack(">i", s.read_exact(4, "Sphinx feature count"))
+        if count < 0 or count % self.feat_dim:
+            raise FormatError(
+                f"{s.name!r} at offset {start}: Sphinx feature count {count} is inconsistent with "
+                f"vector length {self.feat_dim}"
+            )
+        data = s.read_array(count, ">f4", "Sphinx features")
+        return data.astype(np.float32).reshape(count // self.feat_dim, self.feat_dim)
+
+    def write(self, value: Any, binary: bool = True) -> bytes:
+        if not binary:
+            raise FormatError("Sphinx features cannot be written in text mode")
+        m = np.asarray(value, dtype=">f4")
+        return struct.pack(">i", m.size) + np.ascontiguousarray(m).tobytes()
+
+
 def _copy_feats(ctx: ToolContext) -> int:
     o: CopyFeatsOptions = ctx.opts(CopyFeatsOptions)
     src, dst = ctx.args
-    if not 1 <= o.compression_method <= 7:
-        raise KaldiFatalError(f"Invalid compression method {o.compression_method}; expected 1 through 7")
+    # Kaldi checks the method only when it compresses a non-empty matrix.
+    bad_method = o.compress and not 1 <= o.compression_method <= 7
     if is_rspecifier(src):
         if o.htk_in:
             holder: Any = "htk_matrix"
         elif o.sphinx_in:
-            holder = "sphinx_matrix"
+            holder = SphinxMatrixHolder()
         else:
             holder = "matrix"
         if o.compress:
-            writer = open_writer(dst, "compressed_matrix", method=o.compression_method)
+            writer = open_writer(dst, "compressed_matrix", method=1 if bad_method else o.compression_method)
         else:
             writer = open_writer(dst, "matrix")
         num_frames = open_writer(o.write_num_frames, "int") if o.write_num_frames else None
@@ -92,6 +125,8 @@ def _copy_feats(ctx: ToolContext) -> int:
             with open_sequential(src, holder) as reader:
                 for key, value in reader:
                     mat = value[0] if o.htk_in else value
+                    if bad_method and mat.shape[0] > 0:
+                        raise KaldiFatalError(f"Unknown compression method = {o.compression_method}")
                     writer.write(key, mat)
                     if num_frames is not None:
                         num_frames.write(key, int(mat.shape[0]))
@@ -737,7 +772,8 @@ def _matrix_sum(ctx: ToolContext) -> int:
     args = ctx.args
     if len(args) >= 2 and is_wspecifier(args[-1]):
         return _table_sum(ctx, "matrix", "matrices", (o.scale1, o.scale2), o.average)
-    if o.scale1 != 1.0 or o.scale2 != 1.0:
+    scaled = o.scale1 != 1.0 or o.scale2 != 1.0
+    if scaled and (len(args) == 2 or not is_rspecifier(args[0])):
         raise KaldiFatalError("--scale1 and --scale2 apply only to the first usage (tables in, table out)")
     if len(args) == 2 and is_rspecifier(args[0]):
         if o.average:
