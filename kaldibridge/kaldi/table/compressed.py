@@ -26,6 +26,7 @@ writes 20 bytes (one uninitialized), which its own archive reader cannot step ov
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -124,7 +125,9 @@ def _payload_size(fmt: int, rows: int, cols: int) -> int:
     return rows * cols
 
 
-def parse_compressed(fmt: int, header: bytes, payload_reader, where: str) -> CompressedMatrix:
+def parse_compressed(
+    fmt: int, header: bytes, payload_reader: Callable[[int], bytes], where: str
+) -> CompressedMatrix:
     """Builds a :class:`CompressedMatrix` from its 16-byte header and a payload reader.
 
     Args:
