@@ -66,15 +66,8 @@ def _poly_mul(p: list[float], q: list[float]) -> list[float]:
 
 def _k_weight(x: Tensor, sample_rate: float) -> Tensor:
     (b1, a1), (b2, a2) = k_weighting_coeffs(sample_rate)
-    try:  # prefer the shared filter implementation when it is there
-        from kaldibridge.functional.filtering import lfilter
-    except ImportError:
-        lfilter = None
-    if lfilter is not None:
-        try:
-            return lfilter(lfilter(x, b=b1, a=a1, clamp=False), b=b2, a=a2, clamp=False)
-        except TypeError:  # an incompatible signature: fall back to the local filter
-            pass
+    # Both stages run as one fourth-order filter through the exact FFT-based helper, which
+    # traces under torch.compile/torch.export (the coefficients are Python constants).
     return _iir_filter(x, _poly_mul(b1, b2), _poly_mul(a1, a2))
 
 
@@ -108,6 +101,9 @@ def loudness(waveform: Tensor, sample_rate: int) -> Tensor:
         raise OptionError(f"loudness supports up to 5 channels; got {channels} (shape {tuple(waveform.shape)})")
     block = int(round(_BLOCK_SECONDS * sample_rate))
     step = int(round(block * (1 - _OVERLAP)))
+    if waveform.shape[-1] < block:
+        real = waveform.dtype if waveform.is_floating_point() else torch.float32
+        return torch.full(waveform.shape[:-2], float("nan"), dtype=real, device=waveform.device)
     weighted = _k_weight(waveform, sample_rate)
     energy = weighted.pow(2).unfold(-1, block, step).mean(dim=-1)  # (..., channels, blocks)
     g = torch.tensor(_CHANNEL_WEIGHTS[:channels], dtype=energy.dtype, device=energy.device).unsqueeze(-1)
