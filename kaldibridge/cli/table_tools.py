@@ -876,15 +876,35 @@ class ExtractFeatureSegmentsOptions(OptionGroup):
     snip_edges: bool = option(True, "The features were computed with --snip-edges=true (frames fully inside the audio).")
 
 
-def _kaldi_round(x: float) -> int:
-    """``static_cast<int32>(round(x))``: halves away from zero; NaN and values outside
-    int32 become INT32_MIN, as the x86 conversion does."""
+_INT32_MIN = -(2**31)
+
+
+def _c_int32(x: float) -> int:
+    """``static_cast<int32>(x)``: truncation; NaN and values outside int32 become
+    INT32_MIN, as the x86 conversion does."""
     if not math.isfinite(x):
-        return -(2**31)
+        return _INT32_MIN
+    r = math.trunc(x)
+    return r if _INT32_MIN <= r < 2**31 else _INT32_MIN
+
+
+def _kaldi_round(x: float) -> int:
+    """``static_cast<int32>(round(x))``: halves away from zero."""
+    if not math.isfinite(x):
+        return _INT32_MIN
     whole = math.floor(abs(x))
     r = whole + (1 if abs(x) - whole >= 0.5 else 0)  # exact: no rounding in x + 0.5
-    r = r if x >= 0 else -r
-    return r if -(2**31) <= r < 2**31 else -(2**31)
+    return _c_int32(r if x >= 0 else -r)
+
+
+def _c_div(a: float, b: float) -> float:
+    """Double division as in C: by zero gives inf or NaN instead of raising."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(a) / np.float64(b))
+
+
+def _wrap_int32(x: int) -> int:
+    return (x + 2**31) % 2**32 - 2**31
 
 
 def _parse_real(text: str) -> float | None:
@@ -911,7 +931,9 @@ def _parse_channel(text: str) -> int | None:
 def _extract_feature_segments(ctx: ToolContext) -> int:
     o: ExtractFeatureSegmentsOptions = ctx.opts(ExtractFeatureSegmentsOptions)
     src, segments_rx, dst = ctx.args
-    snip_length = math.ceil((o.frame_length - o.frame_shift) / o.frame_shift) if o.snip_edges else 0
+    shift = o.frame_shift
+    snip = _c_div(o.frame_length - shift, shift)
+    snip_length = _c_int32(math.ceil(snip) if math.isfinite(snip) else snip) if o.snip_edges else 0
     num_lines = num_success = 0
     lines = read_single(segments_rx, "text").split("\n")
     if lines and lines[-1] == "":
@@ -944,22 +966,22 @@ def _extract_feature_segments(ctx: ToolContext) -> int:
                 continue
             mat = feats[utterance]
             num_rows, num_cols = mat.shape
-            first = _kaldi_round(start * 1000.0 / o.frame_shift)
-            last = _kaldi_round(end * 1000.0 / o.frame_shift) - snip_length
+            first = _kaldi_round(_c_div(start * 1000.0, shift))
+            last = _wrap_int32(_kaldi_round(_c_div(end * 1000.0, shift)) - snip_length)
             if first < 0 or first >= num_rows:
                 ctx.log.warning(
                     f"Start sample out of range {first} [length:] {num_rows}x{num_cols}, skipping segment {segment}"
                 )
                 continue
             if last > num_rows:
-                if last >= num_rows + _kaldi_round(_float32(o.max_overshoot) * 1000.0 / o.frame_shift):
+                if last >= num_rows + _kaldi_round(_c_div(_float32(o.max_overshoot) * 1000.0, shift)):
                     ctx.log.warning(
                         f"End sample too far out of range {last} [length:] {num_rows}x{num_cols}, "
                         f"skipping segment {segment}"
                     )
                     continue
                 last = num_rows
-            if last <= first + _kaldi_round(_float32(o.min_segment_length) * 1000.0 / o.frame_shift):
+            if last <= first + _kaldi_round(_c_div(_float32(o.min_segment_length) * 1000.0, shift)):
                 ctx.log.warning(f"Segment {segment} too short, skipping it.")
                 continue
             writer.write(segment, np.ascontiguousarray(mat[first:last]))
