@@ -41,35 +41,38 @@ def _sizes(rate: float, scale: float, offset: float) -> tuple[list[int], list[in
 
 
 def _comb_bank(x: torch.Tensor, sizes: list[int], feedback: float, damping: float) -> torch.Tensor:
-    """Sum of damped combs. ``x``: (rows, time) -> (rows, time)."""
-    rows, n = x.shape
+    """Sum of damped combs. ``x``: (rows, time) -> (rows, time).
+
+    Runs in numpy: the per-block work is small, and numpy's per-call overhead is lower.
+    """
+    xn = x.detach().cpu().numpy()
+    rows, n = xn.shape
     k = len(sizes)
     block = min(min(sizes), 128)  # any block <= the shortest delay works; small blocks are cheaper
-    sizes_t = torch.tensor(sizes, device=x.device)
     nb = -(-n // block)
     total = nb * block
     maxs = max(sizes)
-    xin = torch.nn.functional.pad(x, (0, total - n))
-    # buffer contents w (what is written into each comb's delay line), with maxs zeros of history
-    w = x.new_zeros(rows, k, maxs + total)
-    out = x.new_zeros(rows, k, total)
-    j = torch.arange(block, device=x.device)
+    xin = np.zeros((rows, total))
+    xin[:, :n] = xn
+    w = np.zeros((rows, k, maxs + total))  # delay-line contents, maxs frames of (zero) history
+    out = np.zeros((rows, k, total))
+    j = np.arange(block)
     diff = j[:, None] - j[None, :]
     d = damping
-    tri = torch.where(diff >= 0, (d ** diff.clamp(min=0).to(x.dtype)), torch.zeros((), dtype=x.dtype, device=x.device))
-    tri = tri * (1 - d)  # store[j] = sum_i d^(j-i) (1-d) oc[i] + d^(j+1) store_prev
-    carry = d ** (j + 1).to(x.dtype)
-    store = x.new_zeros(rows, k)
-    gather_base = (maxs - sizes_t)[:, None] + j[None, :]  # (k, block) index of w[n - S] for n = block start + j
+    tri = np.where(diff >= 0, d ** np.maximum(diff, 0), 0.0) * (1 - d)
+    tri_t = np.ascontiguousarray(tri.T)
+    carry = d ** (j + 1.0)
+    store = np.zeros((rows, k, 1))
+    offs = (maxs - np.asarray(sizes))[:, None] + j[None, :]  # (k, block): w index of n - S
+    kk = np.arange(k)[:, None]
     for b in range(nb):
         s0 = b * block
-        idx = (gather_base + s0).expand(rows, k, block)
-        oc = torch.gather(w, 2, idx)  # (rows, k, block)
-        st = oc @ tri.T + store[..., None] * carry
-        store = st[..., -1]
+        oc = w[:, kk, offs + s0]  # (rows, k, block)
+        st = oc @ tri_t + store * carry
+        store = st[..., -1:]
         w[..., maxs + s0 : maxs + s0 + block] = xin[:, None, s0 : s0 + block] + feedback * st
         out[..., s0 : s0 + block] = oc
-    return out.sum(dim=1)[:, :n]
+    return torch.from_numpy(out.sum(axis=1)[:, :n]).to(x)
 
 
 def _allpass(x: torch.Tensor, size: int) -> torch.Tensor:

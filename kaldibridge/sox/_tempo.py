@@ -33,10 +33,12 @@ def _best_offset(win: torch.Tensor, ref: torch.Tensor, search: int, quick: bool)
     ov = ref.shape[-1]
     if search <= 1:
         return 0
-    cands = win[:, : search - 1 + ov].unfold(-1, ov, 1)  # (channels, search, ov)
-    diffs = ((cands - ref[:, None, :]) ** 2).sum(dim=(0, 2)).to(torch.float32)
+    w = win[:, : search - 1 + ov].cpu().numpy()
+    r = ref.cpu().numpy()
+    cands = np.lib.stride_tricks.sliding_window_view(w, ov, axis=-1)  # (channels, search, ov)
+    diffs = ((cands - r[:, None, :]) ** 2).sum(axis=(0, 2)).astype(np.float32)
     if not quick:
-        return int(torch.argmin(diffs))  # first index of the minimum
+        return int(np.argmin(diffs))  # first index of the minimum
     d = diffs.tolist()
     prev = best = (search + 1) >> 1
     least = d[best] if best < search else math.inf
