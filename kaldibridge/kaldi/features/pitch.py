@@ -384,7 +384,9 @@ class _PitchTracker:
             starts = ((frames + 0.5) * su.shift).astype(np.int64) - full // 2
         windows = self._extract(starts, total)
         if opts.nccf_ballast_online:
-            ends = np.minimum(starts + full - P, new_ds.shape[0])
+            # (the reference asserts end > 0; it can only fail for tiny inputs without
+            # snipping, where we count no new samples instead)
+            ends = np.clip(starts + full - P, 0, new_ds.shape[0])
             c1 = np.concatenate([[0.0], np.cumsum(new64)])
             c2 = np.concatenate([[0.0], np.cumsum(new64 * new64)])
             num = P + ends
