@@ -132,6 +132,9 @@ def test_tools_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
     for flag, case in (("--read-entire-file=false", "wav_to_duration"), ("--read-entire-file=true", "wav_to_duration_entire")):
         assert load_tool("wav-to-duration").main([flag, f"scp:kaldi/{case}/wav.scp", f"ark,t:{dur}"]) == 0
         assert dur.read_bytes() == (K / case / "utt2dur").read_bytes()
+    # header-only reading of an archive skips each wave's data to reach the next key
+    assert load_tool("wav-to-duration").main(["ark:kaldi/wav_copy_ark/wav.ark", f"ark,t:{dur}"]) == 0
+    assert dur.read_text().split() == ["spkA-001", "3.204875", "spkB-001", "2.6335", "spkC-001", "2.669"]
     cp = tmp_path / "copy.wav"
     assert load_tool("wav-copy").main(["audio/stereo16k_lr.wav", str(cp)]) == 0
     assert cp.read_bytes() == (K / "wav_copy_stereo" / "copy.wav").read_bytes()

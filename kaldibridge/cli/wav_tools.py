@@ -147,7 +147,7 @@ class WaveInfoHolder(Holder):
         info = read_kaldi_wave_info(s)
         if not info.is_streamed:
             n = info.data_bytes
-            if s.seekable:
+            if s.seekable():
                 s.seek(s.pos + n)
             else:
                 s.read(n)
