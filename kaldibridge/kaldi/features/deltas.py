@@ -109,26 +109,51 @@ def _check_truncate(dim: int, truncate: int) -> None:
 
 
 def _np_add_deltas(x: np.ndarray, order: int, window: int) -> np.ndarray:
-    """numpy path: the same filters and tap order as the torch one."""
-    n, dim = x.shape[-2], x.shape[-1]
-    out = np.empty(x.shape[:-1] + (dim * (order + 1),), dtype=np.float32)
-    out[..., :dim] = x
-    if n == 0:
+    """numpy path of :func:`compute_deltas_kaldi` for ``(..., frames, dim)`` arrays.
+
+    Away from the edges, the order-``i`` delta is the first-order regression applied
+    to the order ``i - 1`` delta (Kaldi's order-``i`` filter is that convolution), and
+    the regression is ``sum_j j * (y[t + j] - y[t - j]) / sum_j j^2``: ``window``
+    differences per order instead of ``2 * i * window + 1`` taps. The ``i * window``
+    frames at each edge, where Kaldi repeats the edge frames under the combined
+    filter, are computed with that filter directly. Results equal Kaldi's to float
+    rounding.
+    """
+    if x.ndim != 2:
+        flat = x.reshape((-1,) + x.shape[-2:])
+        out = np.stack([_np_add_deltas(m, order, window) for m in flat]) if flat.shape[0] else None
+        shape = x.shape[:-1] + (x.shape[-1] * (order + 1),)
+        return np.zeros(shape, np.float32) if out is None else out.reshape(shape)
+    n, dim = x.shape
+    out = np.empty((n, dim * (order + 1)), dtype=np.float32)
+    out[:, :dim] = x
+    if n == 0 or order == 0:
         return out
     filters = kaldi_delta_scales(order, window)
-    reach = order * window
-    index = np.clip(np.arange(-reach, n + reach), 0, n - 1)
-    padded = x[..., index, :]
-    acc = np.empty(x.shape, dtype=np.float32)
-    tmp = np.empty(x.shape, dtype=np.float32)
+    inv = np.float32(1.0 / sum(j * j for j in range(-window, window + 1)))
+    prev = x
+    tmp = np.empty((n, dim), dtype=np.float32)
     for i in range(1, order + 1):
-        filt = filters[i]
-        half = (filt.size - 1) // 2
-        acc.fill(0.0)
-        for k, w in enumerate(filt.tolist()):
-            if w != 0.0:
-                s0 = reach - half + k
-                np.multiply(padded[..., s0 : s0 + n, :], np.float32(w), out=tmp)
-                acc += tmp
-        out[..., i * dim : (i + 1) * dim] = acc
+        cur = np.empty((n, dim), dtype=np.float32)
+        lo, hi = i * window, n - i * window
+        if hi > lo:
+            m = hi - lo
+            acc = cur[lo:hi]
+            np.subtract(prev[lo + 1 : hi + 1], prev[lo - 1 : hi - 1], out=acc)
+            for j in range(2, window + 1):
+                d = tmp[:m]
+                np.subtract(prev[lo + j : hi + j], prev[lo - j : hi - j], out=d)
+                d *= np.float32(j)
+                acc += d
+            acc *= inv
+            edge = np.concatenate([np.arange(0, lo), np.arange(hi, n)])
+        else:
+            edge = np.arange(n)
+        if edge.size:
+            filt = filters[i]
+            reach = (filt.size - 1) // 2
+            idx = np.clip(edge[:, None] + np.arange(-reach, reach + 1)[None, :], 0, n - 1)
+            cur[edge] = np.matmul(filt, x[idx])
+        out[:, i * dim : (i + 1) * dim] = cur
+        prev = cur
     return out
