@@ -289,16 +289,22 @@ def decompress_cm_batch(
     sizes = rows * cols
     starts = np.concatenate([[0], np.cumsum(sizes)])
     idx = np.empty(int(starts[-1]), dtype=np.intp)
-    col0 = 0
     for it, start, r, c in zip(items, starts[:-1].tolist(), rows.tolist(), cols.tolist()):
         codes = np.frombuffer(it[4], dtype=np.uint8, offset=8 * c, count=r * c).reshape(c, r)
         idx[start : start + r * c].reshape(r, c)[...] = codes.T
-        col0 += c
     idx *= total_cols
-    col0 = 0
-    for start, r, c in zip(starts[:-1].tolist(), rows.tolist(), cols.tolist()):
-        idx[start : start + r * c].reshape(r, c)[...] += _col_base(col0, c)
-        col0 += c
+    if np.all(cols == cols[0]):
+        # All blocks are (rows_i, c): one (sum rows, c) array; column c of block i is
+        # table column i * c + c.
+        c = int(cols[0])
+        view = idx.reshape(-1, c)
+        view += np.repeat(np.arange(len(items), dtype=np.intp) * c, rows)[:, None]
+        view += _col_base(0, c)
+    else:
+        col0 = 0
+        for start, r, c in zip(starts[:-1].tolist(), rows.tolist(), cols.tolist()):
+            idx[start : start + r * c].reshape(r, c)[...] += _col_base(col0, c)
+            col0 += c
     values = np.take(table, idx)
     if values.dtype != dtype:
         values = values.astype(dtype)
