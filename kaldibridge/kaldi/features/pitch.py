@@ -721,30 +721,41 @@ def _process_frames(
     out_frames: np.ndarray,
     opts: ProcessPitchOptions,
     noise: np.ndarray,
+    first: int = 0,
+    total: int | None = None,
 ) -> np.ndarray:
-    """Rows of ``OnlineProcessPitch`` for output frames ``out_frames`` given ``raw`` (R, 2).
+    """Rows of ``OnlineProcessPitch`` for output frames ``out_frames``.
 
-    ``raw`` holds every source frame ready at that moment; the normalization and delta
-    windows are clipped to it, as Kaldi's online post-processor does.
+    Args:
+        raw: ``(n, 2)`` source frames ``first .. first + n - 1`` ([NCCF, pitch]); they must
+            cover the normalization and delta windows of every requested frame.
+        out_frames: output frame indices (before the ``delay`` shift).
+        opts: post-processing options.
+        noise: delta-pitch noise per source frame.
+        first: index of ``raw[0]``.
+        total: number of source frames ready at that moment (default ``first + n``); the
+            normalization and delta windows are clipped to it, as Kaldi's online
+            post-processor does.
     """
-    R = raw.shape[0]
+    R = first + raw.shape[0] if total is None else total
     d = np.maximum(out_frames - opts.delay, 0)
     nccf = raw[:, 0].astype(np.float32)
     pitch = raw[:, 1].astype(np.float32)
     if np.any(pitch <= 0):
         raise OptionError("process pitch: pitch values must be positive (is the input raw Kaldi pitch?)")
     logp = np.log(pitch).astype(np.float32)
+    dl = d - first  # positions in raw
     cols = []
     if opts.add_pov_feature:
-        cols.append((_F32(opts.pov_scale) * _nccf_to_pov_feature(nccf[d]) + _F32(opts.pov_offset)).astype(np.float32))
+        cols.append((_F32(opts.pov_scale) * _nccf_to_pov_feature(nccf[dl]) + _F32(opts.pov_offset)).astype(np.float32))
     if opts.add_normalized_log_pitch:
         pov = _nccf_to_pov(nccf)
         c_pov = np.concatenate([[0.0], np.cumsum(pov.astype(np.float64))])
         c_lp = np.concatenate([[0.0], np.cumsum((pov * logp).astype(np.float32).astype(np.float64))])
-        b = np.maximum(d - opts.normalization_left_context, 0)
-        e = np.minimum(d + opts.normalization_right_context + 1, R)
+        b = np.maximum(d - opts.normalization_left_context, 0) - first
+        e = np.minimum(d + opts.normalization_right_context + 1, R) - first
         avg = ((c_lp[e] - c_lp[b]) / (c_pov[e] - c_pov[b])).astype(np.float32)
-        cols.append(((logp[d] - avg) * _F32(opts.pitch_scale)).astype(np.float32))
+        cols.append(((logp[dl] - avg) * _F32(opts.pitch_scale)).astype(np.float32))
     if opts.add_delta_pitch:
         w = opts.delta_window
         lo = np.maximum(d - w, 0)
@@ -754,11 +765,11 @@ def _process_frames(
             if j == 0:
                 continue
             scale = _F32(_F32(j) * _F32(1.0 / (2.0 * sum(k * k for k in range(1, w + 1)))))
-            idx = np.clip(d + j, lo, hi)
+            idx = np.clip(d + j, lo, hi) - first
             acc = (acc + scale * logp[idx]).astype(np.float32)
         cols.append(((acc + noise[d]) * _F32(opts.delta_pitch_scale)).astype(np.float32))
     if opts.add_raw_log_pitch:
-        cols.append(logp[d])
+        cols.append(logp[dl])
     return np.stack(cols, axis=1).astype(np.float32)
 
 
@@ -855,12 +866,15 @@ def compute_and_process_kaldi_pitch(
         else:
             ready = max(0, src_ready - qopts.normalization_right_context + qopts.delay)
         if ready > cur:
-            need = max(0, ready - qopts.delay)  # highest delayed index + 1 that gets used
-            need = max(need, 1)
+            need = max(ready - qopts.delay, 1)  # noise is drawn per source frame, in order
             if noise.shape[0] < need:
                 noise = np.concatenate([noise, _noise(gen, need - noise.shape[0], qopts)])
-            raw = tr.features(src_ready)
-            rows.append(_process_frames(raw, np.arange(cur, ready), qopts, noise))
+            if popts.simulate_first_pass_online:  # final features are recomputed below
+                ctx = max(qopts.normalization_left_context, qopts.delta_window)
+                lo = max(0, cur - qopts.delay - ctx)
+                hi = min(src_ready, ready - qopts.delay + max(qopts.normalization_right_context, qopts.delta_window) + 1)
+                raw = tr.features(hi, lo)
+                rows.append(_process_frames(raw, np.arange(cur, ready), qopts, noise, first=lo, total=src_ready))
             cur = ready
     if popts.simulate_first_pass_online:
         if cur == 0:
