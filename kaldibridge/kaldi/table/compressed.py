@@ -369,16 +369,16 @@ def _float_to_char(mat: np.ndarray, p: np.ndarray, col_min: np.ndarray, col_max:
 
     ``mat`` is (rows, cols); ``p`` holds the (cols, 4) quantile floats. Each of the three
     segments is evaluated for every value with its clamp (a value below a segment gives
-    that segment's low end, one above gives its high end), so the code is the sum of the
-    three clamped codes minus 64 + 192. Rounding ``int(x + 0.5)`` is done in double, as
-    in C. When a segment's width is not a positive finite float or a scaled value could
-    overflow int32, the literal (slower) version is used instead.
+    0, one above gives the segment's width), so the code is the sum of the three clamped
+    segment codes. The float arithmetic is Kaldi's (float32, C rounding of ``x + 0.5``).
+    When a segment's width is not a positive finite float or a scaled value could
+    overflow int32, the literal (slower) transcription is used instead.
     """
     pt = np.ascontiguousarray(p.T)  # (4, cols): rows broadcast along the leading axis
     lows = pt[:3]
     dens = pt[1:] - pt[:3]
     mults = np.array([64.0, 128.0, 63.0], dtype=_F32)[:, None]
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         spread = np.maximum(np.abs(col_max[None, :] - lows), np.abs(col_min[None, :] - lows))
         bound = spread / dens * mults
     if not (np.all(np.isfinite(dens)) and np.all(dens > 0) and np.all(bound < 2.0**29)):
