@@ -145,6 +145,7 @@ def half_complex_rfft(
     n_fft: int,
     twiddles: tuple[torch.Tensor, torch.Tensor] | None = None,
     complex_fft: str = "torch",
+    fft_tables: object | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Real FFT computed as a complex FFT of half length plus a split step.
 
@@ -162,6 +163,8 @@ def half_complex_rfft(
             (:func:`kaldibridge.functional.srfft.split_radix_fft`, which rounds like the
             classic C split-radix code, or for ``n_fft / 2`` not a power of two
             :func:`~kaldibridge.functional.srfft.mixed_radix_fft`).
+        fft_tables: prebuilt ``kaldibridge.functional.srfft.fft_tables(n_fft // 2, ...)``
+            for the ``"split_radix"`` mode (required under ``torch.compile``).
 
     Returns:
         ``(real, imag)``, each ``(..., n_fft // 2 + 1)``.
@@ -178,13 +181,13 @@ def half_complex_rfft(
 
         lead = frames.shape[:-1]
         flat = pairs.reshape(-1, half, 2)
-        zr, zi = split_radix_fft(flat[..., 0].t(), flat[..., 1].t())
+        zr, zi = split_radix_fft(flat[..., 0].t(), flat[..., 1].t(), fft_tables)  # type: ignore[arg-type]
         br = zr.t().reshape(lead + (half,))
         bi = zi.t().reshape(lead + (half,))
     elif complex_fft == "split_radix" and half > 1:
         from kaldibridge.functional.srfft import mixed_radix_fft
 
-        br, bi = mixed_radix_fft(pairs[..., 0], pairs[..., 1])
+        br, bi = mixed_radix_fft(pairs[..., 0], pairs[..., 1], fft_tables)  # type: ignore[arg-type]
     else:
         b = torch.fft.fft(torch.view_as_complex(pairs.contiguous()), dim=-1)
         br, bi = b.real, b.imag

@@ -20,13 +20,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import torch
 
 from kaldibridge.functional._f32math import cosf, sinf
 
-__all__ = ["SplitRadixPlan", "split_radix_plan", "split_radix_fft", "mixed_radix_fft"]
+__all__ = ["SplitRadixPlan", "split_radix_plan", "split_radix_fft", "mixed_radix_fft", "mixed_radix_tables", "fft_tables"]
 
 
 @dataclass
@@ -193,73 +194,70 @@ def split_radix_plan(n: int) -> SplitRadixPlan:
 
 
 def _butterfly(x: torch.Tensor, p: torch.Tensor, q: torch.Tensor) -> None:
-    a, b = x[p], x[q]
-    x[p] = a + b
-    x[q] = a - b
+    a = x.index_select(1, p)
+    b = x.index_select(1, q)
+    x.index_copy_(1, p, a + b)
+    x.index_copy_(1, q, a - b)
 
 
-def split_radix_fft(re: torch.Tensor, im: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def split_radix_fft(
+    re: torch.Tensor, im: torch.Tensor, tables: list[dict[str, torch.Tensor]] | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Forward complex FFT (``exp(-2 pi i k n / N)``) of ``N`` points along dim 0.
 
     Args:
         re: ``(N, ...)`` real parts; ``N`` a power of two.
         im: ``(N, ...)`` imaginary parts.
+        tables: ``split_radix_plan(N).tensors(dtype, device)``, prebuilt (needed under
+            ``torch.compile``, where the plan cannot be built while tracing).
 
     Returns:
         ``(re, im)`` of the transform, ``(N, ...)`` each (new tensors).
     """
     n = re.shape[0]
-    plan = split_radix_plan(n)
-    xr = re.clone()
-    xi = im.clone()
-    sq = torch.tensor(float(np.float32(math.sqrt(0.5))), dtype=re.dtype, device=re.device)
-    gens = plan.tensors(re.dtype, re.device)
+    tail = re.shape[1:]
+    x = torch.stack([re.reshape(n, -1), im.reshape(n, -1)])  # (2, N, F): one gather serves both parts
+    sq = float(np.float32(math.sqrt(0.5)))
+    gens = tables if tables is not None else split_radix_plan(n).tensors(re.dtype, re.device)
     for d in gens:
         if "s1p" in d:
-            p, q = d["s1p"], d["s1q"]
-            _butterfly(xr, p, q)
-            _butterfly(xi, p, q)
+            _butterfly(x, d["s1p"], d["s1q"])
             a, b = d["s2a"], d["s2b"]
-            xr1, xr2, xi1, xi2 = xr[a], xr[b], xi[a], xi[b]
-            xr[a] = xr1 + xi2
-            xi[b] = xi1 + xr2
-            xi[a] = xi1 - xr2
-            xr[b] = xr1 - xi2
+            u = x.index_select(1, a)
+            v = x.index_select(1, b)
+            xr1, xi1, xr2, xi2 = u[0], u[1], v[0], v[1]
+            x.index_copy_(1, a, torch.stack([xr1 + xi2, xi1 - xr2]))
+            x.index_copy_(1, b, torch.stack([xr1 - xi2, xi1 + xr2]))
             if "twp" in d:
                 t = d["twp"]
-                r1, i1 = xr[t], xi[t]
+                w = x.index_select(1, t)
+                r1, i1 = w[0], w[1]
                 tmp2 = d["twc"] * (r1 + i1)
-                xi[t] = d["twsp"] * r1 + tmp2
-                xr[t] = d["twsm"] * i1 + tmp2
+                x.index_copy_(1, t, torch.stack([d["twsm"] * i1 + tmp2, d["twsp"] * r1 + tmp2]))
             s1, s2 = d["sq1"], d["sq2"]
-            r1, i1 = xr[s1], xi[s1]
-            xr[s1] = sq * (r1 + i1)
-            xi[s1] = sq * (i1 - r1)
-            r2, i2 = xr[s2], xi[s2]
-            xr[s2] = sq * (i2 - r2)
-            xi[s2] = (-sq) * (r2 + i2)
+            w = x.index_select(1, s1)
+            r1, i1 = w[0], w[1]
+            x.index_copy_(1, s1, torch.stack([sq * (r1 + i1), sq * (i1 - r1)]))
+            w = x.index_select(1, s2)
+            r2, i2 = w[0], w[1]
+            x.index_copy_(1, s2, torch.stack([sq * (i2 - r2), (-sq) * (r2 + i2)]))
         if "b4" in d:
             o = d["b4"]
             i0, i1_, i2_, i3 = o, o + 1, o + 2, o + 3
-            _butterfly(xr, i0, i2_)
-            _butterfly(xi, i0, i2_)
-            _butterfly(xr, i1_, i3)
-            _butterfly(xi, i1_, i3)
-            _butterfly(xr, i0, i1_)
-            _butterfly(xi, i0, i1_)
-            r1, i1v, r2, i2v = xr[i2_], xi[i2_], xr[i3], xi[i3]
-            xr[i2_] = r1 + i2v
-            xi[i3] = i1v + r2
-            xi[i2_] = i1v - r2
-            xr[i3] = r1 - i2v
+            _butterfly(x, i0, i2_)
+            _butterfly(x, i1_, i3)
+            _butterfly(x, i0, i1_)
+            u = x.index_select(1, i2_)
+            v = x.index_select(1, i3)
+            r1, i1v, r2, i2v = u[0], u[1], v[0], v[1]
+            x.index_copy_(1, i2_, torch.stack([r1 + i2v, i1v - r2]))
+            x.index_copy_(1, i3, torch.stack([r1 - i2v, i1v + r2]))
         if "b2" in d:
             o = d["b2"]
-            _butterfly(xr, o, o + 1)
-            _butterfly(xi, o, o + 1)
+            _butterfly(x, o, o + 1)
         if "perm" in d:
-            xr = xr[d["perm"]]
-            xi = xi[d["perm"]]
-    return xr, xi
+            x = x.index_select(1, d["perm"])
+    return x[0].reshape((n,) + tail), x[1].reshape((n,) + tail)
 
 
 # ----------------------------------------------------------------------------------------
@@ -317,7 +315,17 @@ def _mixed_radix_levels(n: int) -> tuple[tuple[int, int, np.ndarray, np.ndarray]
     return tuple(levels)
 
 
-def mixed_radix_fft(re: torch.Tensor, im: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def mixed_radix_tables(n: int, dtype: torch.dtype, device: torch.device | str | None = None) -> list[tuple[int, int, torch.Tensor, torch.Tensor]]:
+    """The twiddle tables of :func:`mixed_radix_fft` for size ``n`` as tensors."""
+    return [
+        (p, q, torch.from_numpy(tr).to(dtype=dtype, device=device), torch.from_numpy(ti).to(dtype=dtype, device=device))
+        for p, q, tr, ti in _mixed_radix_levels(n)
+    ]
+
+
+def mixed_radix_fft(
+    re: torch.Tensor, im: torch.Tensor, tables: list[tuple[int, int, torch.Tensor, torch.Tensor]] | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Forward complex FFT of any length along the last dim, rounding like the classic C
     mixed-radix code (prime factors smallest first; at each level the input is regrouped,
     the ``Q = N / P``-point transforms are done recursively, then each output is the sum
@@ -326,20 +334,21 @@ def mixed_radix_fft(re: torch.Tensor, im: torch.Tensor) -> tuple[torch.Tensor, t
 
     Args:
         re, im: ``(..., N)``.
+        tables: ``mixed_radix_tables(N, dtype, device)``, prebuilt (for ``torch.compile``).
 
     Returns:
         ``(re, im)`` of the transform, ``(..., N)``.
     """
     n = re.shape[-1]
     lead = re.shape[:-1]
-    levels = _mixed_radix_levels(n)
+    levels = tables if tables is not None else mixed_radix_tables(n, re.dtype, re.device)
     xr = re.reshape((-1, 1, n))
     xi = im.reshape((-1, 1, n))
 
     def rec(xr: torch.Tensor, xi: torch.Tensor, level: int) -> tuple[torch.Tensor, torch.Tensor]:
         if level == len(levels):
             return xr, xi
-        p_fac, q_len, tw_re_np, tw_im_np = levels[level]
+        p_fac, q_len, tr, ti = levels[level]
         f, m, size = xr.shape
         if q_len > 1:  # b[p Q + q] = a[q P + p]
             xr = xr.reshape(f, m, q_len, p_fac).transpose(-1, -2).reshape(f, m * p_fac, q_len)
@@ -350,8 +359,6 @@ def mixed_radix_fft(re: torch.Tensor, im: torch.Tensor) -> tuple[torch.Tensor, t
         cr, ci = rec(xr, xi, level + 1)
         cr = cr.reshape(f, m, p_fac, 1, q_len)
         ci = ci.reshape(f, m, p_fac, 1, q_len)
-        tr = torch.from_numpy(tw_re_np).to(dtype=re.dtype, device=re.device)
-        ti = torch.from_numpy(tw_im_np).to(dtype=re.dtype, device=re.device)
         acc_r = cr[:, :, 0].expand(f, m, p_fac, q_len)
         acc_i = ci[:, :, 0].expand(f, m, p_fac, q_len)
         for p in range(1, p_fac):
@@ -362,3 +369,11 @@ def mixed_radix_fft(re: torch.Tensor, im: torch.Tensor) -> tuple[torch.Tensor, t
 
     outr, outi = rec(xr, xi, 0)
     return outr.reshape(lead + (n,)), outi.reshape(lead + (n,))
+
+
+def fft_tables(n: int, dtype: torch.dtype, device: torch.device | str | None = None) -> Any:
+    """Prebuilt tables for an ``n``-point complex FFT with :func:`split_radix_fft` (``n`` a
+    power of two) or :func:`mixed_radix_fft` (otherwise)."""
+    if n >= 2 and n & (n - 1) == 0:
+        return split_radix_plan(n).tensors(dtype, torch.device(device) if device is not None else torch.device("cpu"))
+    return mixed_radix_tables(n, dtype, device)

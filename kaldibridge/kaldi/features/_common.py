@@ -26,6 +26,7 @@ import torch
 from kaldibridge.errors import OptionError
 from kaldibridge.functional.dither import dither as _dither
 from kaldibridge.functional.framing import frame_indices, frame_signal, num_frames, num_frames_tensor
+from kaldibridge.functional.srfft import fft_tables
 from kaldibridge.functional.spectral import (
     FLT_EPSILON,
     half_complex_rfft,
@@ -171,7 +172,8 @@ class FeatureComputer:
             base["twiddle_im"] = torch.from_numpy(tw_im.copy())
             base["window"] = window_function(fo.window_type, fo.window_size, f32(fo.blackman_coeff), dtype=torch.float32)
             self._const_cache[base_key] = base
-        out = {k: v.to(dtype=dtype, device=device) for k, v in base.items()}
+        out = {k: v.to(dtype=dtype, device=device) for k, v in base.items() if not k.startswith("_")}
+        out["_fft"] = fft_tables(self.frame_opts.padded_window_size // 2, dtype, device)  # type: ignore[assignment]
         self._const_cache[key] = out
         return out
 
@@ -253,7 +255,7 @@ class FeatureComputer:
         x, raw = self.window_frames(frames, consts["window"], generator)
         feats = self.compute_frames(x, raw, consts)
         valid = torch.arange(max_frames, device=waves.device)[None, :] < counts[:, None].to(waves.device)
-        return feats * valid[..., None].to(feats.dtype), counts
+        return torch.where(valid[..., None], feats, torch.zeros((), dtype=feats.dtype, device=feats.device)), counts
 
     # -- public entry point ---------------------------------------------------------------
     def __call__(
@@ -335,7 +337,8 @@ def run_batch(
     if single:
         return outs[0], torch.tensor(outs[0].shape[0], dtype=torch.int64)
     counts = torch.tensor([o.shape[0] for o in outs], dtype=torch.int64)
-    max_frames = max((o.shape[0] for o in outs), default=0)
+    sizes = [o.shape[0] for o in outs]
+    max_frames = max(sizes) if sizes else 0
     if all(o.shape[0] == max_frames for o in outs):
         return torch.stack(outs) if outs else waves.new_zeros((0, 0, computer.dim)), counts
     feats = waves.new_zeros((b, max_frames, computer.dim))
@@ -351,7 +354,9 @@ def rfft(frames: torch.Tensor, n_fft: int, consts: Consts) -> tuple[torch.Tensor
     ``torch.fft``) followed by a split step whose twiddle factors Kaldi generates by
     repeated float32 multiplication; that step and its twiddles are reproduced exactly.
     """
-    return half_complex_rfft(frames, n_fft, (consts["twiddle_re"], consts["twiddle_im"]), complex_fft="split_radix")
+    return half_complex_rfft(
+        frames, n_fft, (consts["twiddle_re"], consts["twiddle_im"]), complex_fft="split_radix", fft_tables=consts.get("_fft")
+    )
 
 
 def power_spectrum(frames: torch.Tensor, n_fft: int, consts: Consts, power: bool = True) -> torch.Tensor:

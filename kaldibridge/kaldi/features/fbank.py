@@ -145,8 +145,22 @@ class _FeatureModule(torch.nn.Module):
         self.opts = self.computer.opts
         self.vtln_warp = float(vtln_warp)
         for k, v in self.computer.consts(torch.float32, "cpu", self.vtln_warp).items():
-            self.register_buffer(k, v.clone(), persistent=False)
-        self._names = list(self.computer.consts(torch.float32, "cpu", self.vtln_warp))
+            if not k.startswith("_"):
+                self.register_buffer(k, v.clone(), persistent=False)
+        self._names = [k for k in self.computer.consts(torch.float32, "cpu", self.vtln_warp) if not k.startswith("_")]
+        # FFT tables are not buffers (nested structures); prebuild the usual ones so that
+        # torch.compile finds them instead of tracing their construction.
+        self._fft_cache: dict[tuple, Any] = {}
+        for dt in (torch.float32, torch.float64):
+            self._fft_tables(dt, torch.device("cpu"))
+
+    def _fft_tables(self, dtype: torch.dtype, device: torch.device) -> Any:
+        key = (dtype, device)
+        hit = self._fft_cache.get(key)
+        if hit is None:
+            hit = self.computer.consts(dtype, device, self.vtln_warp)["_fft"]
+            self._fft_cache[key] = hit
+        return hit
 
     def forward(
         self,
@@ -155,6 +169,7 @@ class _FeatureModule(torch.nn.Module):
         generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         consts = {k: getattr(self, k).to(waveform.dtype) for k in self._names}
+        consts["_fft"] = self._fft_tables(waveform.dtype, waveform.device)
         return run_batch(self.computer, waveform, lengths=lengths, vtln_warp=self.vtln_warp,
                          generator=generator, consts=consts)
 
