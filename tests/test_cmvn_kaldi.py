@@ -173,3 +173,21 @@ def test_variance_floor_warns(caplog: pytest.LogCaptureFixture) -> None:
         y = apply_cmvn(x, s, norm_vars=True)
     assert np.all(y == 0)
     assert any("Flooring cepstral variance" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("kw", [{}, {"norm_vars": True}, {"center": True, "cmn_window": 50, "norm_vars": True},
+                                {"cmn_window": 30, "min_cmn_window": 10}])
+def test_numpy_and_torch_paths_agree(kw: dict) -> None:
+    rng = np.random.default_rng(11)
+    x = (rng.normal(size=(123, 6)) * 2 + 5).astype(np.float32)
+    x[:, 2] = 1.0  # a constant column: variance flooring on both paths
+    np.testing.assert_allclose(apply_cmvn_sliding(x, **kw), apply_cmvn_sliding(torch.from_numpy(x), **kw).numpy(),
+                               rtol=1e-5, atol=1e-5)
+    s = compute_cmvn_stats(x[:, [0, 1, 3, 4, 5]])
+    y = x[:, [0, 1, 3, 4, 5]]
+    np.testing.assert_array_equal(s, compute_cmvn_stats(torch.from_numpy(y)).numpy())
+    for nv in (False, True):
+        for rev in (False, True):
+            np.testing.assert_allclose(apply_cmvn(y, s, nv, reverse=rev),
+                                       apply_cmvn(torch.from_numpy(y), torch.from_numpy(s), nv, reverse=rev).numpy(),
+                                       rtol=1e-6, atol=1e-6)

@@ -465,6 +465,8 @@ def _np_cmvn_stats(x: np.ndarray, weights: Any | None) -> np.ndarray:
 
 def _np_apply_cmvn(x: np.ndarray, s: np.ndarray, norm_vars: bool, reverse: bool) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 2 and s.ndim == 2 and s.shape[0] == 2 and s.shape[1] == x.shape[1] + 1 and not reverse:
+        return _np_apply_cmvn_2d(x, s, norm_vars)
     rows = s.shape[-2] if s.ndim >= 2 else 0
     dim = s.shape[-1] - 1 if s.ndim >= 1 else -1
     if s.ndim < 2 or rows > 2 or rows < 1 or x.shape[-1] != dim:
@@ -505,6 +507,29 @@ def _np_apply_cmvn(x: np.ndarray, s: np.ndarray, norm_vars: bool, reverse: bool)
     return out
 
 
+def _np_apply_cmvn_2d(x: np.ndarray, s: np.ndarray, norm_vars: bool) -> np.ndarray:
+    """The common case (one utterance, full stats, forward) with few small operations."""
+    dim = x.shape[1]
+    count = float(s[0, dim])
+    if count < 1.0:
+        raise FormatError(f"Insufficient stats for cepstral mean and variance normalization: count = {count:g}")
+    if not norm_vars:
+        alpha = float(np.float32(-1.0 / count))
+        return x + (s[0, :dim] * alpha).astype(np.float32)
+    mean = s[0, :dim] / count
+    var = s[1, :dim] / count - mean * mean
+    if var.min() < CMVN_VAR_FLOOR:
+        for v in var[var < CMVN_VAR_FLOOR].tolist():
+            _log.warning("Flooring cepstral variance from %g to %g", v, CMVN_VAR_FLOOR)
+        var = np.maximum(var, CMVN_VAR_FLOOR)
+    scale = 1.0 / np.sqrt(var)
+    if not np.isfinite(scale.sum()):
+        raise FormatError("NaN or infinity in cepstral mean/variance computation")
+    out = x * scale.astype(np.float32)
+    out += (-(mean * scale)).astype(np.float32)
+    return out
+
+
 def _np_bounds(n: int, o: SlidingWindowCmnOptions) -> tuple[np.ndarray, np.ndarray]:
     t = np.arange(n, dtype=np.int64)
     if o.center:
@@ -526,25 +551,28 @@ def _np_bounds(n: int, o: SlidingWindowCmnOptions) -> tuple[np.ndarray, np.ndarr
 def _np_sliding_cmn(x: np.ndarray, o: SlidingWindowCmnOptions) -> tuple[np.ndarray, np.ndarray]:
     n, dim = x.shape
     start, end = _np_bounds(n, o)
-    count = (end - start).astype(np.float64)[:, None]
-    prefix = np.zeros((n + 1, dim), dtype=np.float64)
+    inv_count = (1.0 / (end - start))[:, None]
+    prefix = np.empty((n + 1, dim), dtype=np.float64)
+    prefix[0] = 0.0
     np.cumsum(x, axis=0, dtype=np.float64, out=prefix[1:])
-    mean = prefix[end]
-    mean -= prefix[start]
-    mean /= count
-    out = x - mean
+    mean = np.take(prefix, end, axis=0)
+    mean -= np.take(prefix, start, axis=0)
+    mean *= inv_count
     floored = np.zeros(n, dtype=np.int64)
-    if o.norm_vars:
-        np.cumsum(np.square(x, dtype=np.float64), axis=0, out=prefix[1:])
-        var = prefix[end]
-        var -= prefix[start]
-        var /= count
-        var -= mean * mean
-        low = var < SLIDING_VAR_FLOOR
-        floored = low.sum(axis=1)
-        np.maximum(var, SLIDING_VAR_FLOOR, out=var)
-        out /= np.sqrt(var)
-        single = count[:, 0] == 1
-        out[single] = 0.0
-        floored[single] = 0
+    if not o.norm_vars:
+        np.subtract(x, mean, out=mean)
+        return mean.astype(np.float32), floored
+    out = x - mean
+    np.cumsum(np.square(x, dtype=np.float64), axis=0, out=prefix[1:])
+    var = np.take(prefix, end, axis=0)
+    var -= np.take(prefix, start, axis=0)
+    var *= inv_count
+    var -= mean * mean
+    low = var < SLIDING_VAR_FLOOR
+    floored = low.sum(axis=1)
+    np.maximum(var, SLIDING_VAR_FLOOR, out=var)
+    out /= np.sqrt(var)
+    single = (end - start) == 1
+    out[single] = 0.0
+    floored[single] = 0
     return out.astype(np.float32), floored
