@@ -175,7 +175,7 @@ def test_variance_floor_warns(caplog: pytest.LogCaptureFixture) -> None:
     assert any("Flooring cepstral variance" in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.parametrize("kw", [{}, {"norm_vars": True}, {"center": True, "cmn_window": 50, "norm_vars": True},
+@pytest.mark.parametrize("kw", [{}, {"norm_vars": True}, {"center": True, "cmn_window": 50, "min_cmn_window": 20, "norm_vars": True},
                                 {"cmn_window": 30, "min_cmn_window": 10}])
 def test_numpy_and_torch_paths_agree(kw: dict) -> None:
     rng = np.random.default_rng(11)
