@@ -9,6 +9,7 @@ in float32; this computes in float64 (differences are at the float32 rounding le
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -43,12 +44,14 @@ def _sizes(rate: float, scale: float, offset: float) -> tuple[list[int], list[in
 def _comb_bank(x: torch.Tensor, sizes: list[int], feedback: float, damping: float) -> torch.Tensor:
     """Sum of damped combs. ``x``: (rows, time) -> (rows, time).
 
-    Runs in numpy: the per-block work is small, and numpy's per-call overhead is lower.
+    Blocks of the shortest comb delay only read delay-line contents written in earlier
+    blocks; inside a block the damping low-pass (a first-order recursion) is solved by a
+    log-step prefix scan. Runs in numpy (small arrays, low per-call overhead).
     """
     xn = x.detach().cpu().numpy()
     rows, n = xn.shape
     k = len(sizes)
-    block = min(min(sizes), 128)  # any block <= the shortest delay works; small blocks are cheaper
+    block = min(sizes)
     nb = -(-n // block)
     total = nb * block
     maxs = max(sizes)
@@ -56,21 +59,23 @@ def _comb_bank(x: torch.Tensor, sizes: list[int], feedback: float, damping: floa
     xin[:, :n] = xn
     w = np.zeros((rows, k, maxs + total))  # delay-line contents, maxs frames of (zero) history
     out = np.zeros((rows, k, total))
-    j = np.arange(block)
-    diff = j[:, None] - j[None, :]
     d = damping
-    tri = np.where(diff >= 0, d ** np.maximum(diff, 0), 0.0) * (1 - d)
-    tri_t = np.ascontiguousarray(tri.T)
-    carry = d ** (j + 1.0)
-    store = np.zeros((rows, k, 1))
-    offs = (maxs - np.asarray(sizes))[:, None] + j[None, :]  # (k, block): w index of n - S
-    kk = np.arange(k)[:, None]
+    shifts = []
+    step = 1
+    while step < block:
+        shifts.append((step, d**step))
+        step *= 2
+    store = np.zeros((rows, k))
+    starts = [maxs - s for s in sizes]
     for b in range(nb):
         s0 = b * block
-        oc = w[:, kk, offs + s0]  # (rows, k, block)
-        st = oc @ tri_t + store * carry
-        store = st[..., -1:]
-        w[..., maxs + s0 : maxs + s0 + block] = xin[:, None, s0 : s0 + block] + feedback * st
+        oc = np.stack([w[:, i, starts[i] + s0 : starts[i] + s0 + block] for i in range(k)], axis=1)
+        u = (1 - d) * oc
+        u[..., 0] += d * store
+        for sh, dk in shifts:
+            u[..., sh:] = u[..., sh:] + dk * u[..., :-sh]
+        store = u[..., -1]
+        w[..., maxs + s0 : maxs + s0 + block] = xin[:, None, s0 : s0 + block] + feedback * u
         out[..., s0 : s0 + block] = oc
     return torch.from_numpy(out.sum(axis=1)[:, :n]).to(x)
 
@@ -85,12 +90,50 @@ def _allpass(x: torch.Tensor, size: int) -> torch.Tensor:
     return (delayed - torch.nn.functional.pad(x, (0, nb * size - n)))[:, :n]
 
 
-def _filter_array(x: torch.Tensor, rate: float, scale: float, offset: float, feedback: float, damping: float, gain: float) -> torch.Tensor:
+def _filter_array_direct(x: torch.Tensor, rate: float, scale: float, offset: float, feedback: float, damping: float, gain: float) -> torch.Tensor:
     combs, allp = _sizes(rate, scale, offset)
     out = _comb_bank(x, combs, feedback, damping)
     for size in reversed(allp):
         out = _allpass(out, size)
     return out * gain
+
+
+@functools.lru_cache(maxsize=16)
+def _array_ir(rate: float, scale: float, offset: float, feedback: float, damping: float, gain: float, length: int) -> torch.Tensor:
+    """Impulse response (first ``length`` samples) of one filter array; the array is
+    linear and time-invariant, so it can then run as an FFT convolution."""
+    impulse = torch.zeros(1, length, dtype=torch.float64)
+    impulse[0, 0] = 1.0
+    return _filter_array_direct(impulse, rate, scale, offset, feedback, damping, gain)[0]
+
+
+def _ir_length(n: int, rate: float, scale: float, offset: float, feedback: float) -> int:
+    combs, _ = _sizes(rate, scale, offset)
+    loops = math.log(1e-8) / math.log(max(min(abs(feedback), 0.999999), 1e-6))
+    bound = int(loops * max(combs)) + 4 * 4096
+    length = min(n, bound)
+    return 1 << max(10, (length - 1).bit_length())  # round up: better cache reuse
+
+
+@functools.lru_cache(maxsize=16)
+def _ir_spectrum(rate: float, scale: float, offset: float, feedback: float, damping: float, gain: float, length: int, nfft: int) -> torch.Tensor:
+    return torch.fft.rfft(_array_ir(rate, scale, offset, feedback, damping, gain, length), nfft)
+
+
+def _filter_arrays(x: torch.Tensor, rate: float, scale: float, offsets: list[float], feedback: float, damping: float, gain: float) -> list[torch.Tensor]:
+    """Freeverb filter arrays (one per offset) on ``(rows, time)``: FFT convolution with
+    their cached impulse responses, truncated where the tail is below 1e-8 (-160 dB) or
+    at the input length. The input spectrum is shared by all arrays."""
+    n = x.shape[-1]
+    lengths = [_ir_length(n, rate, scale, off, feedback) for off in offsets]
+    size = n + max(lengths) - 1
+    nfft = 1 << (size - 1).bit_length()
+    spec = torch.fft.rfft(x, nfft)
+    outs = []
+    for off, length in zip(offsets, lengths):
+        h = _ir_spectrum(rate, scale, off, feedback, damping, gain, length, nfft).to(spec.device)
+        outs.append(torch.fft.irfft(spec * h, nfft)[..., :n])
+    return outs
 
 
 @register("reverb")
@@ -132,9 +175,7 @@ class Reverb(Effect):
         dry = st.x.to(torch.float32).to(torch.float64)
         wet_in = torch.nn.functional.pad(dry, (delay, 0))[..., :n].reshape(b * c, n)
         arrays = [0] if not depth else list(range(int(math.ceil(depth)) + 1))
-        wets = [
-            _filter_array(wet_in, rate, scale, i * depth, feedback, damping, gain).reshape(b, c, n) for i in arrays
-        ]
+        wets = [w.reshape(b, c, n) for w in _filter_arrays(wet_in, rate, scale, [i * depth for i in arrays], feedback, damping, gain)]
         keep = 0.0 if self.wet_only else 1.0
         if c == 1 and depth:
             y = torch.cat([keep * dry + wets[0], keep * dry + wets[1]], dim=1)

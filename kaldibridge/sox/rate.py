@@ -15,9 +15,11 @@ of the same order instead of SoX's tabulated coefficients; minimum/intermediate 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from kaldibridge.sox._args import EffectUsageError, c_double_prefix, parse_frequency
@@ -283,6 +285,8 @@ class _PolyStage:
             fraction = pos & 0xFFFFFFFF
             phase = fraction >> (32 - self.phase_bits)
             frac = ((fraction << self.phase_bits) & 0xFFFFFFFF).to(torch.float64) / _MULT32
+        if self.rational:
+            return self._run_rational(xp, q, phase, count)
         table = self.table.to(dev)
         out = x.new_empty(*x.shape[:-1], count)
         taps = torch.arange(n, device=dev)
@@ -301,6 +305,38 @@ class _PolyStage:
                     c = c * fx + coef[..., k]
             out[..., s:e] = (win * c).sum(-1)
         return out
+
+    def _run_rational(self, xp: torch.Tensor, q: torch.Tensor, phase: torch.Tensor, count: int) -> torch.Tensor:
+        """Outputs ``i0, i0 + L, i0 + 2L, ...`` share one phase and step ``M`` input
+        samples: each such comb is a strided dot product (no gathered copies)."""
+        n = self.num_coefs
+        big_l = self.L
+        out = xp.new_empty(*xp.shape[:-1], count)
+        if xp.device.type != "cpu":
+            table = self.table[..., 0].to(xp)
+            for i0 in range(min(big_l, count)):
+                q0 = int(q[i0])
+                step = (self.step >> 32)
+                m = len(range(i0, count, big_l))
+                win = xp[..., q0:].unfold(-1, n, step)[..., :m, :]
+                out[..., i0::big_l] = win @ table[int(phase[i0])]
+            return out
+        xn = xp.detach().numpy()
+        lead = xn.shape[:-1]
+        flat = np.ascontiguousarray(xn.reshape(-1, xn.shape[-1]))
+        res = np.empty((flat.shape[0], count))
+        table = self.table[..., 0].numpy()
+        step = self.step >> 32
+        qs = q[: min(big_l, count)].tolist()
+        ph = phase[: min(big_l, count)].tolist()
+        item = flat.itemsize
+        for i0 in range(min(big_l, count)):
+            m = len(range(i0, count, big_l))
+            for row in range(flat.shape[0]):
+                base = flat[row, qs[i0]:]
+                win = np.lib.stride_tricks.as_strided(base, shape=(m, n), strides=(step * item, item))
+                res[row, i0::big_l] = win @ table[ph[i0]]
+        return torch.from_numpy(res.reshape(*lead, count)).to(xp)
 
 
 @dataclass
@@ -416,6 +452,15 @@ class RateOptions:
             self.given_0db_pt = True
         if not self.anti_aliasing_pc:
             self.anti_aliasing_pc = self.bw_3db_pc if self.allow_aliasing else 100.0
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_plan(factor: float, key: tuple) -> list[object]:
+    """Stage plans (with their designed filters) are reused across calls."""
+    o = RateOptions()
+    for name, value in key:
+        setattr(o, name, value)
+    return _plan(factor, o)
 
 
 def _plan(factor: float, o: RateOptions) -> list[object]:
@@ -648,7 +693,7 @@ def resample(x: torch.Tensor, in_rate: float, out_rate: float, options: RateOpti
     factor = in_rate / out_rate
     n_in = x.shape[-1]
     n_out = int(n_in / factor + 0.5)
-    stages = _plan(factor, o)
+    stages = _cached_plan(factor, tuple(vars(o).items()))
     if not stages:
         return x
     y = x
