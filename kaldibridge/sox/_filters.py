@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from kaldibridge.errors import OptionError
@@ -426,3 +427,104 @@ class Fir(FirEffect):
 
     def taps(self, rate: float) -> torch.Tensor:
         return self.h
+
+
+# ISO 226:2003 equal-loudness parameters: frequency (Hz), alpha_f, L_U (dB), T_f (dB).
+_ISO226 = (
+    (20, 0.532, -31.6, 78.5), (25, 0.506, -27.2, 68.7), (31.5, 0.480, -23.0, 59.5),
+    (40, 0.455, -19.1, 51.1), (50, 0.432, -15.9, 44.0), (63, 0.409, -13.0, 37.5),
+    (80, 0.387, -10.3, 31.5), (100, 0.367, -8.1, 26.5), (125, 0.349, -6.2, 22.1),
+    (160, 0.330, -4.5, 17.9), (200, 0.315, -3.1, 14.4), (250, 0.301, -2.0, 11.4),
+    (315, 0.288, -1.1, 8.6), (400, 0.276, -0.4, 6.2), (500, 0.267, 0.0, 4.4),
+    (630, 0.259, 0.3, 3.0), (800, 0.253, 0.5, 2.2), (1000, 0.250, 0.0, 2.4),
+    (1250, 0.246, -2.7, 3.5), (1600, 0.244, -4.1, 1.7), (2000, 0.243, -1.0, -1.3),
+    (2500, 0.243, 1.7, -4.2), (3150, 0.243, 2.5, -6.0), (4000, 0.242, 1.2, -5.4),
+    (5000, 0.242, -2.1, -1.5), (6300, 0.245, -7.1, 6.0), (8000, 0.254, -11.2, 12.6),
+    (10000, 0.271, -10.7, 13.9), (12500, 0.301, -3.1, 12.3),
+)
+
+
+def _spl(phon: float, af: float, lu: float, tf: float) -> float:
+    """Sound pressure level (dB) of ``phon`` loudness at one ISO 226 frequency."""
+    return 10 / af * math.log10(4.47e-3 * (10.0 ** (0.025 * phon) - 1.15) + (0.4 * 10.0 ** ((tf + lu) / 10 - 9)) ** af) - lu + 94
+
+
+def _natural_spline(x: list[float], y: list[float]) -> list[float]:
+    """Second derivatives of the natural cubic spline through ``(x, y)``."""
+    n = len(x)
+    y2 = [0.0] * n
+    u = [0.0] * n
+    for i in range(1, n - 1):
+        sig = (x[i] - x[i - 1]) / (x[i + 1] - x[i - 1])
+        p = sig * y2[i - 1] + 2
+        y2[i] = (sig - 1) / p
+        u[i] = (y[i + 1] - y[i]) / (x[i + 1] - x[i]) - (y[i] - y[i - 1]) / (x[i] - x[i - 1])
+        u[i] = (6 * u[i] / (x[i + 1] - x[i - 1]) - sig * u[i - 1]) / p
+    y2[n - 1] = 0.0
+    for i in range(n - 2, -1, -1):
+        y2[i] = y2[i] * y2[i + 1] + u[i]
+    return y2
+
+
+def _spline_eval(x: np.ndarray, y: np.ndarray, y2: np.ndarray, t: np.ndarray) -> np.ndarray:
+    # SoX's bisection keeps x[lo] <= t < x[hi] (ties go up): emulate with side="right"
+    hi = np.clip(np.searchsorted(x, t, side="right"), 1, len(x) - 1)
+    lo = hi - 1
+    d = x[hi] - x[lo]
+    a = (x[hi] - t) / d
+    b = (t - x[lo]) / d
+    return a * y[lo] + b * y[hi] + ((a**3 - a) * y2[lo] + (b**3 - b) * y2[hi]) * d * d / 6
+
+
+@register("loudness")
+class Loudness(FirEffect):
+    usage_text = "[gain [ref]]"
+
+    def __init__(self, name: str, args: list[str]) -> None:
+        super().__init__(name, args)
+        rest = list(args)
+        self.delta, self.start, n = -10.0, 65.0, 1023
+        if rest:
+            self.delta = numeric(name, rest.pop(0), "delta", -50, 15)
+        if rest:
+            self.start = numeric(name, rest.pop(0), "start", 50, 75)
+        if rest:
+            n = int(numeric(name, rest.pop(0), "n", 127, 2047))
+        if rest:
+            raise self.usage(rest[0])
+        self.n = 2 * n + 1
+        self.post_peak = self.n >> 1
+
+    def apply(self, st: Stream, ctx: Context) -> Stream:
+        if self.delta == 0:
+            return st
+        return super().apply(st, ctx)
+
+    def taps(self, rate: float) -> torch.Tensor:
+        from kaldibridge.sox.rate import bessel_i0, kaiser_beta
+
+        fs = [math.log(1.0)]
+        spl = [self.delta * 0.2]
+        for f, af, lu, tf in _ISO226:
+            spl.append(_spl(self.start + self.delta, af, lu, tf) - _spl(self.start, af, lu, tf))
+            fs.append(math.log(f))
+        fs.append(math.log(100000.0))
+        spl.append(spl[0])
+        y2 = np.asarray(_natural_spline(fs, spl))
+        work_len = 8192
+        while work_len < rate / 2:
+            work_len <<= 1
+        freqs = rate * np.arange(work_len // 2 + 1) / work_len
+        with np.errstate(divide="ignore"):
+            logf = np.log(np.maximum(freqs, 1e-300))
+        level = np.where(freqs < 1, spl[0], _spline_eval(np.asarray(fs), np.asarray(spl), y2, logf))
+        mag = np.exp(level * math.log(10.0) * 0.05)
+        work = np.fft.irfft(mag, work_len)
+        n = self.n
+        h = work[(work_len - n // 2 + np.arange(n)) % work_len]
+        beta = kaiser_beta(40 + 2.0 / 3 * abs(self.delta), 0.1)
+        m = n - 1
+        xk = 2.0 * np.arange(n) / m - 1
+        i0b = bessel_i0(beta)
+        win = np.array([bessel_i0(beta * math.sqrt(max(0.0, 1 - v * v))) for v in xk]) / i0b
+        return torch.from_numpy(h * win)
