@@ -17,6 +17,7 @@ __all__ = ["TOOLS", "load_tool"]
 TOOLS: dict[str, str] = {
     # kaldibridge:tools-begin  (one line per tool, sorted; keep pyproject.toml in sync)
     "add-deltas": "kaldibridge.cli.feat_ops:ADD_DELTAS",
+    "add-deltas-sdc": "kaldibridge.cli.feat_ops:ADD_DELTAS_SDC",
     "append-post-to-feats": "kaldibridge.cli.feat_ops:APPEND_POST_TO_FEATS",
     "append-vector-to-feats": "kaldibridge.cli.feat_ops:APPEND_VECTOR_TO_FEATS",
     "apply-cmvn": "kaldibridge.cli.cmvn:APPLY_CMVN",
@@ -42,6 +43,7 @@ TOOLS: dict[str, str] = {
     "matrix-sum": "kaldibridge.cli.table_tools:matrix_sum",
     "modify-cmvn-stats": "kaldibridge.cli.cmvn:MODIFY_CMVN_STATS",
     "paste-feats": "kaldibridge.cli.table_tools:paste_feats",
+    "post-to-feats": "kaldibridge.cli.feat_ops:POST_TO_FEATS",
     "process-kaldi-pitch-feats": "kaldibridge.cli.pitch:PROCESS_KALDI_PITCH_FEATS",
     "select-feats": "kaldibridge.cli.table_tools:select_feats",
     "select-voiced-frames": "kaldibridge.cli.vad:SELECT_VOICED_FRAMES",

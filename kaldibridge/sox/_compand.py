@@ -219,3 +219,101 @@ class Compand(Effect):
             ctx.warn(self.name, f"{self.name} clipped {clipped} samples; decrease volume?")
         y = np.clip(y, -_SCALE, _MAX)
         return st.replace(torch.from_numpy(y / _SCALE).to(st.x.device), length=st.length)
+
+
+def _square_quadratic(x: list[float]) -> list[float]:
+    return [x[0] * x[0], 2 * x[0] * x[1], 2 * x[0] * x[2] + x[1] * x[1], 2 * x[1] * x[2], x[2] * x[2]]
+
+
+def _crossover(rate: float, freq: float) -> tuple[list[float], list[float], list[float]]:
+    """4th-order Linkwitz-Riley low/high pair: squared Butterworth biquads."""
+    w0 = 2 * math.pi * freq / rate
+    if w0 > math.pi:
+        raise EffectUsageError("mcompand", "frequency must not exceed half the sample-rate (Nyquist rate)")
+    alpha = math.sin(w0) / (2 * math.sqrt(0.5))
+    cw = math.cos(w0)
+    x = [(1 - cw) / 2, 1 - cw, (1 - cw) / 2, (1 + cw) / 2, -(1 + cw), (1 + cw) / 2, 1 + alpha, -2 * cw, 1 - alpha]
+    norm = x[6]
+    x = [v / norm for v in x]
+    return _square_quadratic(x[0:3]), _square_quadratic(x[3:6]), _square_quadratic(x[6:9])
+
+
+@register("mcompand")
+class MCompand(Effect):
+    usage_text = "quoted_compand_args [crossover_frequency[k] quoted_compand_args [...]]"
+
+    def __init__(self, name: str, args: list[str]) -> None:
+        super().__init__(name, args)
+        from kaldibridge.sox._args import parse_frequency
+
+        if len(args) % 2 == 0:
+            raise EffectUsageError(name, "mcompand accepts only an odd number of arguments")
+        self.bands = []
+        prev = 0.0
+        for i in range(0, len(args), 2):
+            sub = args[i].split()
+            if not 2 <= len(sub) <= 5:
+                raise EffectUsageError(name, f"wrong number of parameters for the compander of band {i // 2 + 1}")
+            times = sub[0].split(",")
+            if (len(times) - 1) % 2 == 0:
+                raise EffectUsageError(name, "compander: Odd number of attack & decay rate parameters")
+            pairs = [(_atof(times[k]), _atof(times[k + 1])) for k in range(0, len(times) - 1, 2)]
+            transfer = Transfer(name, sub[1], sub[2] if len(sub) > 2 else None)
+            init = 10.0 ** (_atof(sub[3]) / 20) if len(sub) >= 4 else 1.0
+            delay = _atof(sub[4]) if len(sub) >= 5 else 0.0
+            if delay:
+                raise EffectUsageError(name, "a compander delay within mcompand is not supported")
+            top = 0.0
+            if i + 1 < len(args):
+                top, rest = parse_frequency(args[i + 1])
+                if rest or top < 0:
+                    raise EffectUsageError(name, "bad frequency in args to mcompand")
+                if top < prev:
+                    raise EffectUsageError(name, "mcompand crossover frequencies must be in ascending order.")
+                prev = top
+            self.bands.append((pairs, transfer, init, top))
+
+    def apply(self, st: Stream, ctx: Context) -> Stream:
+        from kaldibridge.functional.filtering import lfilter
+
+        rate = st.rate
+        b, c, n = st.x.shape
+        rem = st.x * _SCALE
+        total = torch.zeros_like(rem)
+        clipped = 0
+        for pairs, transfer, init, top in self.bands:
+            if top:
+                bl, bh, a = _crossover(rate, top)
+                low = torch.round(lfilter(rem, bl, a))
+                high = torch.round(lfilter(rem, bh, a))
+                clipped += int(((low > _MAX) | (low < -_SCALE)).sum() + ((high > _MAX) | (high < -_SCALE)).sum())
+                band_in, rem = low.clamp(-_SCALE, _MAX), high.clamp(-_SCALE, _MAX)
+            else:
+                band_in = rem
+            coefs = [tuple(1.0 - math.exp(-1.0 / (rate * t)) if t > 1.0 / rate else 1.0 for t in p) for p in pairs]
+            xi = band_in.cpu().numpy()
+            gains = np.empty_like(xi)
+            for bi in range(b):
+                if len(coefs) == 1 and c > 1:
+                    env = _envelope(np.abs(xi[bi]).max(axis=0) / _MAX, coefs[0][0], coefs[0][1], init)
+                    gains[bi] = transfer(env)[None, :]
+                else:
+                    for ch in range(c):
+                        att, dec = coefs[min(ch, len(coefs) - 1)]
+                        gains[bi, ch] = transfer(_envelope(np.abs(xi[bi, ch]) / _MAX, att, dec, init))
+            y = np.trunc(xi * gains)
+            clipped += int(((y > _MAX) | (y < -_SCALE)).sum())
+            y = torch.from_numpy(np.clip(y, -_SCALE, _MAX)).to(total)
+            total = total + y
+            clipped += int(((total > _MAX) | (total < -_SCALE)).sum())
+            total = total.clamp(-_SCALE, _MAX)
+        if clipped:
+            ctx.warn(self.name, f"{self.name} clipped {clipped} samples; decrease volume?")
+        return st.replace(total / _SCALE, length=st.length)
+
+
+def _atof(text: str) -> float:
+    from kaldibridge.sox._args import c_double_prefix
+
+    got = c_double_prefix(text)
+    return got[0] if got else 0.0
