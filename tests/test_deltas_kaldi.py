@@ -136,3 +136,47 @@ def test_tools_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
     assert load_tool("append-post-to-feats").main(["ark:kaldi/fbank_window_hamming/out.ark",
                                                    "ark,t:kaldi/append_post_to_feats/post.txt", f"ark:{out}"]) == 255
     assert "--post-dim" in capsys.readouterr().err
+
+
+def _sdc_reference(x: np.ndarray, window: int, blocks: int, shift: int) -> np.ndarray:
+    """Shifted deltas frame by frame, from the definition (float64)."""
+    n, d = x.shape
+    norm = sum(j * j for j in range(-window, window + 1))
+    out = np.zeros((n, d * (blocks + 1)))
+    out[:, :d] = x
+    for t in range(n):
+        for i in range(blocks):
+            for j in range(-window, window + 1):
+                out[t, (i + 1) * d : (i + 2) * d] += j / norm * x[min(max(t + j + i * shift, 0), n - 1)]
+    return out
+
+
+@pytest.mark.parametrize("window,blocks,shift,n", [(1, 7, 3, 40), (2, 3, 1, 5), (1, 0, 3, 4), (1, 2, 0, 3)])
+def test_shifted_deltas_match_reference(window: int, blocks: int, shift: int, n: int) -> None:
+    from kaldibridge.kaldi.features.deltas import compute_shifted_deltas
+
+    x = np.random.default_rng(n).normal(size=(n, 3)).astype(np.float32)
+    got = compute_shifted_deltas(x, delta_window=window, num_blocks=blocks, block_shift=shift)
+    np.testing.assert_allclose(got, _sdc_reference(x, window, blocks, shift), rtol=1e-5, atol=1e-5)
+    t = compute_shifted_deltas(torch.from_numpy(x), delta_window=window, num_blocks=blocks, block_shift=shift)
+    np.testing.assert_array_equal(t.numpy(), got)
+
+
+@needs_golden
+def test_sdc_and_post_to_feats_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.chdir(GOLDEN)
+    out = tmp_path / "o.ark"
+    assert load_tool("add-deltas-sdc").main(["--truncate=7", "ark:kaldi/mfcc_edge/out.ark", f"ark:{out}"]) == 0
+    got = load(out)
+    mfcc = load(K / "mfcc_edge" / "out.ark")
+    assert list(got) == [k for k, v in mfcc.items() if v.shape[0] > 0]
+    for k, v in got.items():
+        np.testing.assert_allclose(v, _sdc_reference(mfcc[k][:, :7], 1, 7, 3), rtol=1e-5, atol=1e-4)
+    post_rs = f"ark,t:{K / 'append_post_to_feats' / 'post.txt'}"
+    assert load_tool("post-to-feats").main(["--post-dim=5", post_rs, f"ark:{out}"]) == 0
+    posts, feats = load(post_rs, "posterior"), load(out)
+    appended = load(K / "append_post_to_feats" / "out.ark")
+    for k in posts:  # the posterior columns of append-post-to-feats' golden output
+        np.testing.assert_array_equal(feats[k], appended[k][:, -5:])
+    assert load_tool("post-to-feats").main(["--post-dim=2", post_rs, f"ark:{out}"]) == 255
+    assert "Out-of-bound Posterior element" in capsys.readouterr().err

@@ -11,10 +11,16 @@ from dataclasses import dataclass
 
 from kaldibridge.cli.framework import Tool, ToolContext
 from kaldibridge.errors import FormatError, KaldiFatalError
-from kaldibridge.kaldi.features.deltas import DeltaFeaturesOptions, compute_deltas_kaldi
+from kaldibridge.kaldi.features.deltas import (
+    DeltaFeaturesOptions,
+    ShiftedDeltaFeaturesOptions,
+    compute_deltas_kaldi,
+    compute_shifted_deltas,
+)
 from kaldibridge.kaldi.features.select import (
     append_post_to_feats,
     append_vector_to_feats,
+    posterior_to_matrix,
     shift_feats,
     subsample_feats,
 )
@@ -36,6 +42,8 @@ __all__ = [
     "SHIFT_FEATS",
     "APPEND_VECTOR_TO_FEATS",
     "APPEND_POST_TO_FEATS",
+    "ADD_DELTAS_SDC",
+    "POST_TO_FEATS",
 ]
 
 
@@ -68,6 +76,32 @@ ADD_DELTAS = Tool(
     ),
     run=_run_add_deltas,
     groups=(DeltaFeaturesOptions, AddDeltasToolOptions),
+    nargs=(2, 2),
+)
+
+
+# --------------------------------------------------------------------------- add-deltas-sdc
+def _run_add_deltas_sdc(ctx: ToolContext) -> int:
+    o: ShiftedDeltaFeaturesOptions = ctx.opts(ShiftedDeltaFeaturesOptions)
+    truncate = ctx.opts(AddDeltasToolOptions).truncate
+    rspecifier, wspecifier = ctx.args
+    with TableWriter(wspecifier, "matrix") as writer:
+        for key, feats in SequentialTableReader(rspecifier, "matrix"):
+            if feats.shape[0] == 0:
+                ctx.log.warning(f"Empty feature matrix for key {key}")
+                continue
+            writer.write(key, compute_shifted_deltas(feats, o, truncate=truncate))
+    return 0
+
+
+ADD_DELTAS_SDC = Tool(
+    "add-deltas-sdc",
+    usage=(
+        "Append shifted delta cepstra (SDC), e.g. to MFCCs for language identification.\n"
+        "Usage: add-deltas-sdc [options] in-rspecifier out-wspecifier\n"
+    ),
+    run=_run_add_deltas_sdc,
+    groups=(ShiftedDeltaFeaturesOptions, AddDeltasToolOptions),
     nargs=(2, 2),
 )
 
@@ -292,6 +326,47 @@ def _run_append_post(ctx: ToolContext) -> int:
             done += 1
     ctx.log.info(f"Done {done} utts, errors on {err}")
     return 0 if done else 255
+
+
+def _run_post_to_feats(ctx: ToolContext) -> int:
+    o: AppendPostOptions = ctx.opts(AppendPostOptions)
+    if o.post_dim == 0:
+        raise KaldiFatalError(
+            "You have to set the dimensionality of posteriors with '--post-dim=D'"
+        )
+    src, dst = ctx.args
+    try:
+        if not is_rspecifier(src):
+            post = read_object(src, "posterior")
+            write_object(dst, posterior_to_matrix(post, o.post_dim), "matrix", binary=o.binary)
+            ctx.log.info(f"Wrote posteriors as feature-matrix to {dst}")
+            return 0
+        done = 0
+        reader = SequentialTableReader(src, "posterior")
+        with TableWriter(dst, "matrix") as writer:
+            for utt, post in reader:
+                ctx.log.vlog(2, f"Processing utterance {utt}")
+                writer.write(utt, posterior_to_matrix(post, o.post_dim))
+                done += 1
+    except FormatError as e:
+        raise KaldiFatalError(str(e)) from None
+    ctx.log.info(f"Done {done} utts, errors on 0")
+    return 0 if done else 255
+
+
+POST_TO_FEATS = Tool(
+    "post-to-feats",
+    usage=(
+        "Write posteriors as dense feature matrices (one column per index).\n"
+        "\n"
+        "Usage: post-to-feats [options] <in-rspecifier> <out-wspecifier>\n"
+        " or: post-to-feats [options] <in-rxfilename> <out-wxfilename>\n"
+        "e.g.: post-to-feats --post-dim=50 ark:post.ark ark:feat.ark\n"
+    ),
+    run=_run_post_to_feats,
+    groups=(AppendPostOptions,),
+    nargs=(2, 2),
+)
 
 
 def _append_post(ctx: ToolContext, feats, post, post_dim: int):  # type: ignore[no-untyped-def]

@@ -14,7 +14,13 @@ import numpy as np
 from kaldibridge.errors import FormatError, OptionError
 from kaldibridge.kaldi.options import OptionGroup, option
 
-__all__ = ["DeltaFeaturesOptions", "compute_deltas_kaldi", "kaldi_delta_scales"]
+__all__ = [
+    "DeltaFeaturesOptions",
+    "compute_deltas_kaldi",
+    "kaldi_delta_scales",
+    "ShiftedDeltaFeaturesOptions",
+    "compute_shifted_deltas",
+]
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,77 @@ class DeltaFeaturesOptions(OptionGroup):
             raise OptionError(f"--delta-order must be in [0, 1000), got {self.delta_order}")
         if not 0 < self.delta_window < 1000:
             raise OptionError(f"--delta-window must be in (0, 1000), got {self.delta_window}")
+
+
+@dataclass(frozen=True)
+class ShiftedDeltaFeaturesOptions(OptionGroup):
+    """Shifted delta cepstra options (add-deltas-sdc).
+
+    Kaldi: ``ShiftedDeltaFeaturesOptions``.
+    """
+
+    delta_window: int = option(1, "Half-width of the delta computed for each block.", cpp="window")
+    num_blocks: int = option(7, "Number of delta blocks appended after the features.")
+    block_shift: int = option(3, "Frames between the starts of consecutive blocks.")
+
+    def validate(self) -> None:
+        if not 0 < self.delta_window < 1000:
+            raise OptionError(f"--delta-window must be in (0, 1000), got {self.delta_window}")
+        if self.num_blocks < 0 or self.block_shift < 0:
+            raise OptionError("--num-blocks and --block-shift must be >= 0")
+
+
+def compute_shifted_deltas(
+    feats: Any, opts: ShiftedDeltaFeaturesOptions | None = None, *, truncate: int = 0, **kwargs: Any
+) -> Any:
+    """Features followed by ``num_blocks`` shifted first-order delta blocks (SDC).
+
+    Block ``i`` of frame ``t`` is the delta (regression over ``t - window .. t +
+    window``, frames clamped to the utterance) at frame ``t + i * block_shift``.
+
+    Args:
+        feats: float32 ``(frames, dim)``, numpy (a torch tensor is converted and a
+            tensor returned).
+        opts: options; keywords override them.
+        truncate: if nonzero, keep only the first ``truncate`` dimensions first.
+
+    Returns:
+        ``(frames, dim * (num_blocks + 1))`` float32.
+
+    Kaldi: ``ComputeShiftedDeltas`` (add-deltas-sdc).
+    """
+    o = opts or ShiftedDeltaFeaturesOptions()
+    if kwargs:
+        o = o.replace(**kwargs)
+    o.validate()
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(feats, torch.Tensor):
+        out = compute_shifted_deltas(feats.detach().cpu().numpy(), o, truncate=truncate)
+        return torch.from_numpy(out).to(feats.device)
+    x = np.asarray(feats, dtype=np.float32)
+    if truncate:
+        _check_truncate(x.shape[1], truncate)
+        x = x[:, :truncate]
+    n, dim = x.shape
+    out = np.empty((n, dim * (o.num_blocks + 1)), dtype=np.float32)
+    out[:, :dim] = x
+    if n == 0 or o.num_blocks == 0:
+        return out
+    w = o.delta_window
+    normalizer = np.float32(0)
+    for j in range(-w, w + 1):
+        normalizer = np.float32(normalizer + np.float32(j * j))
+    scale = np.float32(1.0 / float(normalizer))
+    # deltas at positions 0 .. n - 1 + (num_blocks - 1) * block_shift, frames clamped
+    positions = np.arange(n + (o.num_blocks - 1) * o.block_shift)
+    delta = np.zeros((positions.size, dim), dtype=np.float32)
+    for j in range(-w, w + 1):
+        if j != 0:
+            delta += np.float32(j) * scale * x[np.clip(positions + j, 0, n - 1)]
+    for i in range(o.num_blocks):
+        start = i * o.block_shift
+        out[:, (i + 1) * dim : (i + 2) * dim] = delta[start : start + n]
+    return out
 
 
 def compute_deltas_kaldi(
