@@ -198,10 +198,12 @@ def half_complex_rfft(
     else:
         tr, ti = twiddles
     q = n_fft // 4
-    # k = 1 .. q and its mirror N/2 - k
-    bk_r, bk_i = br[..., 1 : q + 1], bi[..., 1 : q + 1]
-    bm_r = torch.flip(br[..., half - q : half], dims=(-1,))
-    bm_i = torch.flip(bi[..., half - q : half], dims=(-1,))
+    # One contiguous (2, ..., N/2) copy of B and one reversed copy: rev[j] = B[N/2 - 1 - j],
+    # so B[N/2 - k] for k = 1 .. q is rev[0 : q].
+    bri = torch.stack([br, bi])
+    rev = bri.flip(-1)
+    bk_r, bk_i = bri[0, ..., 1 : q + 1], bri[1, ..., 1 : q + 1]
+    bm_r, bm_i = rev[0, ..., :q], rev[1, ..., :q]
     ck_r = 0.5 * (bk_r + bm_r)
     ck_i = 0.5 * (bk_i - bm_i)
     dk_r = 0.5 * (bk_i + bm_i)
@@ -211,12 +213,11 @@ def half_complex_rfft(
     # mirror bins N/2 - k, k = 1 .. q (k = q mirrors onto itself when N/4 is whole)
     m_r = ck_r + ((-tr) * dk_r - ti * (-dk_i))
     m_i = (-ck_i) + ((-tr) * (-dk_i) + ti * dk_r)
-    zeroth = br[..., :1] + bi[..., :1]
-    nyq = br[..., :1] - bi[..., :1]
+    zeroth = bri[0, ..., :1] + bri[1, ..., :1]
+    nyq = bri[0, ..., :1] - bri[1, ..., :1]
     zero = torch.zeros_like(zeroth)
     has_centre = 2 * q == half
-    mid_r = torch.flip(m_r[..., : q - 1] if has_centre else m_r, dims=(-1,))
-    mid_i = torch.flip(m_i[..., : q - 1] if has_centre else m_i, dims=(-1,))
-    real = torch.cat([zeroth, a_r, mid_r, nyq], dim=-1)
-    imag = torch.cat([zero, a_i, mid_i, zero], dim=-1)
+    mid = torch.stack([m_r[..., : q - 1], m_i[..., : q - 1]] if has_centre else [m_r, m_i]).flip(-1)
+    real = torch.cat([zeroth, a_r, mid[0], nyq], dim=-1)
+    imag = torch.cat([zero, a_i, mid[1], zero], dim=-1)
     return real, imag

@@ -85,7 +85,7 @@ class MfccComputer(FeatureComputer):
         energy = raw_log_energy
         if o.use_energy and not o.raw_energy:
             energy = torch.log(torch.clamp_min((frames * frames).sum(-1), FLT_EPSILON))
-        spec = power_spectrum(frames, self.frame_opts.padded_window_size, consts)
+        spec = power_spectrum(frames, self.frame_opts.padded_window_size, consts, mode=self.fft_mode)
         mel = torch.log(torch.clamp_min(torch.matmul(spec, consts["mel_t"]), FLT_EPSILON))
         feats = torch.matmul(mel, consts["dct_t"])
         if "lifter" in consts:
@@ -112,6 +112,7 @@ def mfcc(
     sample_rate: float | None = None,
     vtln_warp: float | Sequence[float] = 1.0,
     generator: torch.Generator | None = None,
+    fft: str = "kaldi",
     **overrides: Any,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Kaldi MFCC features.
@@ -121,7 +122,7 @@ def mfcc(
     Arguments, return values and differences as for :func:`kaldibridge.kaldi.fbank`
     (options: :class:`MfccOptions`; ``dim = num_ceps``).
     """
-    computer = _cached_computer(MfccComputer, opts, overrides)
+    computer = _cached_computer(MfccComputer, opts, overrides, fft)
     return run_batch(computer, waveform, lengths=lengths, sample_rate=sample_rate, vtln_warp=vtln_warp,
                      generator=generator)
 

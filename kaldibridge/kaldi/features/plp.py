@@ -84,7 +84,7 @@ class PlpComputer(FeatureComputer):
         energy = raw_log_energy
         if o.use_energy and not o.raw_energy:
             energy = torch.log(torch.clamp_min((frames * frames).sum(-1), FLT_MIN))
-        spec = power_spectrum(frames, self.frame_opts.padded_window_size, consts)
+        spec = power_spectrum(frames, self.frame_opts.padded_window_size, consts, mode=self.fft_mode)
         mel = torch.matmul(spec, consts["mel_t"]) * consts["loudness"]
         mel = torch.pow(mel, f32(o.compress_factor))
         dup = torch.cat([mel[..., :1], mel, mel[..., -1:]], dim=-1)
@@ -118,6 +118,7 @@ def plp(
     sample_rate: float | None = None,
     vtln_warp: float | Sequence[float] = 1.0,
     generator: torch.Generator | None = None,
+    fft: str = "kaldi",
     **overrides: Any,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Kaldi PLP features.
@@ -128,7 +129,7 @@ def plp(
     (options: :class:`PlpOptions`; ``dim = num_ceps``). The Levinson-Durbin recursion and
     the LPC-to-cepstrum step run once per LPC order over all frames at once.
     """
-    computer = _cached_computer(PlpComputer, opts, overrides)
+    computer = _cached_computer(PlpComputer, opts, overrides, fft)
     return run_batch(computer, waveform, lengths=lengths, sample_rate=sample_rate, vtln_warp=vtln_warp,
                      generator=generator)
 

@@ -53,7 +53,7 @@ class SpectrogramComputer(FeatureComputer):
         energy = raw_log_energy
         if not o.raw_energy:
             energy = torch.log(torch.clamp_min((frames * frames).sum(-1), FLT_EPSILON))
-        re, im = rfft(frames, n, consts)
+        re, im = rfft(frames, n, consts, self.fft_mode)
         if o.return_raw_fft:
             head = torch.stack([re[..., 0], re[..., -1]], dim=-1)
             body = torch.stack([re[..., 1:-1], im[..., 1:-1]], dim=-1).flatten(-2)
@@ -73,6 +73,7 @@ def spectrogram(
     lengths: torch.Tensor | Sequence[int] | None = None,
     sample_rate: float | None = None,
     generator: torch.Generator | None = None,
+    fft: str = "kaldi",
     **overrides: Any,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Kaldi log power spectrogram; column 0 holds the frame log energy.
@@ -83,7 +84,7 @@ def spectrogram(
     (options: :class:`SpectrogramOptions`; no VTLN; ``dim = padded_window_size / 2 + 1``,
     or ``padded_window_size`` with ``return_raw_fft``).
     """
-    computer = _cached_computer(SpectrogramComputer, opts, overrides)
+    computer = _cached_computer(SpectrogramComputer, opts, overrides, fft)
     return run_batch(computer, waveform, lengths=lengths, sample_rate=sample_rate, generator=generator)
 
 
