@@ -98,3 +98,40 @@ def test_sliding_tool_skips_empty(tmp_path: Path, monkeypatch, capsys) -> None:
     assert "Suppressing the remaining variance flooring warnings" in err
     assert "4 utterances, 1 had errors." in err
     assert len(load(out)) == 4
+
+
+def test_two_channel_stats(tmp_path: Path, monkeypatch, capsys) -> None:
+    from kaldibridge.kaldi.table import TableWriter
+
+    ch0 = next(iter(load(GOLDEN / "kaldi" / "fbank_stereo_ch0" / "out.ark").values()))
+    ch1 = next(iter(load(GOLDEN / "kaldi" / "fbank_stereo_ch1" / "out.ark").values()))
+    mono = load(GOLDEN / "kaldi" / "fbank_default" / "out.ark")["spkA-001"]
+    feats = tmp_path / "f.ark"
+    with TableWriter(f"ark:{feats}") as w:
+        w.write("call1-A", ch0)
+        w.write("call1-B", ch1)
+        w.write("call2-A", mono)
+    (tmp_path / "r2fc").write_text("call1-A call1 A\ncall1-B call1 B\ncall2-A call2 A\nlost-A call3 A\nlost-B call3 B\n")
+    out = tmp_path / "s.ark"
+    code = run("compute-cmvn-stats-two-channel", "--quieter-channel-weight=0.25", str(tmp_path / "r2fc"),
+               f"ark:{feats}", f"ark:{out}", monkeypatch=monkeypatch)
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "Call call2 has 1 utterances, expected two; treating them singly." in err
+    assert "No feature data for utterance lost-A" in err
+    assert "Done accumulating CMVN stats for 3 utterances; 2 had errors." in err
+    stats = load(out, "double_matrix")
+    assert list(stats) == ["call1-A", "call1-B", "call2-A"]
+    # reference, frame by frame: weight 1 for the louder side, 0.25 for the quieter one
+    ref_a, ref_b = np.zeros((2, 24)), np.zeros((2, 24))
+    for a, b in zip(ch0.astype(np.float64), ch1.astype(np.float64)):
+        wa, wb = (1.0, 0.25) if a[0] > b[0] else (0.25, 1.0)
+        ref_a[0, :23] += wa * a
+        ref_a[1, :23] += wa * a * a
+        ref_a[0, 23] += wa
+        ref_b[0, :23] += wb * b
+        ref_b[1, :23] += wb * b * b
+        ref_b[0, 23] += wb
+    np.testing.assert_allclose(stats["call1-A"], ref_a, rtol=1e-6)
+    np.testing.assert_allclose(stats["call1-B"], ref_b, rtol=1e-6)
+    assert stats["call2-A"][0, 23] == mono.shape[0]

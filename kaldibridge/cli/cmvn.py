@@ -19,12 +19,14 @@ from kaldibridge.kaldi.features.cmvn import (
     apply_cmvn_sliding,
     cmvn_stats_to_mean_var,
     compute_cmvn_stats,
+    compute_cmvn_stats_two_channel,
     fake_stats_for_some_dims,
     parse_skip_dims,
 )
 from kaldibridge.kaldi.options import OptionGroup, option
 from kaldibridge.kaldi.table import (
     RandomAccessTableReader,
+    open_rx,
     SequentialTableReader,
     TableWriter,
     is_rspecifier,
@@ -33,7 +35,13 @@ from kaldibridge.kaldi.table import (
     write_object,
 )
 
-__all__ = ["COMPUTE_CMVN_STATS", "APPLY_CMVN", "MODIFY_CMVN_STATS", "APPLY_CMVN_SLIDING"]
+__all__ = [
+    "COMPUTE_CMVN_STATS",
+    "COMPUTE_CMVN_STATS_TWO_CHANNEL",
+    "APPLY_CMVN",
+    "MODIFY_CMVN_STATS",
+    "APPLY_CMVN_SLIDING",
+]
 
 
 # --------------------------------------------------------------------------- compute
@@ -146,6 +154,111 @@ COMPUTE_CMVN_STATS = Tool(
     run=_run_compute,
     groups=(ComputeCmvnStatsOptions,),
     nargs=(2, 2),
+)
+
+
+# --------------------------------------------------------------------------- two-channel
+@dataclass(frozen=True)
+class TwoChannelOptions(OptionGroup):
+    """compute-cmvn-stats-two-channel flags."""
+
+    quieter_channel_weight: float = option(
+        0.01, "Weight of a frame in the stats of the quieter side of the call."
+    )
+
+
+def _utterance_groups(ctx: ToolContext, rxfilename: str) -> list[list[str]]:
+    """Utterances grouped by call (sorted by call id); calls without two sides split up."""
+    calls: dict[str, list[str]] = {}
+    with open_rx(rxfilename) as f:
+        text = f.read().decode("utf-8", errors="replace")
+    for line in text.split("\n")[:-1] if text.endswith("\n") else text.split("\n"):
+        fields = line.replace("\t", " ").replace("\r", " ").split()
+        if len(fields) != 3:
+            raise KaldiFatalError(
+                f"Expecting 3 fields per line of reco2file_and_channel file {rxfilename}, got: {line}"
+            )
+        calls.setdefault(fields[1], []).append(fields[0])
+    groups: list[list[str]] = []
+    for call in sorted(calls, key=lambda c: c.encode()):
+        utts = calls[call]
+        if len(utts) == 2:
+            groups.append(utts)
+        else:
+            ctx.log.warning(
+                f"Call {call} has {len(utts)} utterances, expected two; treating them singly."
+            )
+            groups.extend([u] for u in utts)
+    return groups
+
+
+def _run_two_channel(ctx: ToolContext) -> int:
+    q = ctx.opts(TwoChannelOptions).quieter_channel_weight
+    reco_rx, feats_rspecifier, stats_wspecifier = ctx.args
+    groups = _utterance_groups(ctx, reco_rx)
+    reader = RandomAccessTableReader(feats_rspecifier, "matrix")
+    done = err = 0
+    with TableWriter(stats_wspecifier, "double_matrix") as writer:
+        for group in groups:
+            if len(group) == 2:
+                utt1, utt2 = group
+                feats1, feats2 = reader.get(utt1), reader.get(utt2)
+                if feats1 is None:
+                    ctx.log.warning(f"No feature data for utterance {utt1}")
+                    err += 1
+                    group = [utt2]
+                elif feats2 is None:
+                    ctx.log.warning(f"No feature data for utterance {utt2}")
+                    err += 1
+                    group = [utt1]
+                elif feats1.shape[1] != feats2.shape[1] or feats1.shape[1] == 0:
+                    raise KaldiFatalError(
+                        f"utterances {utt1} and {utt2} have feature dimensions "
+                        f"{feats1.shape[1]} and {feats2.shape[1]}"
+                    )
+                else:
+                    if feats1.shape[0] != feats2.shape[0]:
+                        ctx.log.warning(
+                            f"Number of frames differ between {utt1} and {utt2}: "
+                            f"{feats1.shape[0]} vs. {feats2.shape[0]}, treating them separately."
+                        )
+                        s1, s2 = compute_cmvn_stats(feats1), compute_cmvn_stats(feats2)
+                    else:
+                        s1, s2 = compute_cmvn_stats_two_channel(feats1, feats2, q)
+                    writer.write(utt1, s1)
+                    writer.write(utt2, s2)
+                    done += 2
+                    continue
+            utt = group[0]
+            feats = reader.get(utt)
+            if feats is None:
+                ctx.log.warning(f"No feature data for utterance {utt}")
+                err += 1
+                continue
+            stats = _acc(ctx, utt, feats, None)
+            if stats is None:
+                err += 1
+                continue
+            writer.write(utt, stats)
+            done += 1
+    ctx.log.info(f"Done accumulating CMVN stats for {done} utterances; {err} had errors.")
+    return 0 if done else 1
+
+
+COMPUTE_CMVN_STATS_TWO_CHANNEL = Tool(
+    "compute-cmvn-stats-two-channel",
+    usage=(
+        "CMVN stats for two-sided telephone calls: each frame counts fully for the louder\n"
+        "side (judged by the first feature, energy or C0) and with a small weight for the\n"
+        "quieter one. The reco2file_and_channel file has lines <utterance-id> <call-id>\n"
+        "<side>; calls without exactly two sides get ordinary per-utterance stats.\n"
+        "\n"
+        "Usage: compute-cmvn-stats-two-channel  [options] <reco2file-and-channel> <feats-rspecifier> <stats-wspecifier>\n"
+        "e.g.: compute-cmvn-stats-two-channel data/train_unseg/reco2file_and_channel scp:data/train_unseg/feats.scp ark,t:-\n"
+    ),
+    run=_run_two_channel,
+    groups=(TwoChannelOptions,),
+    nargs=(3, 3),
 )
 
 

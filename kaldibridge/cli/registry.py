@@ -25,6 +25,7 @@ TOOLS: dict[str, str] = {
     "compare-feats": "kaldibridge.cli.table_tools:compare_feats",
     "compute-and-process-kaldi-pitch-feats": "kaldibridge.cli.pitch:COMPUTE_AND_PROCESS_KALDI_PITCH_FEATS",
     "compute-cmvn-stats": "kaldibridge.cli.cmvn:COMPUTE_CMVN_STATS",
+    "compute-cmvn-stats-two-channel": "kaldibridge.cli.cmvn:COMPUTE_CMVN_STATS_TWO_CHANNEL",
     "compute-fbank-feats": "kaldibridge.cli.feats:COMPUTE_FBANK_FEATS",
     "compute-kaldi-pitch-feats": "kaldibridge.cli.pitch:COMPUTE_KALDI_PITCH_FEATS",
     "compute-mfcc-feats": "kaldibridge.cli.feats:COMPUTE_MFCC_FEATS",

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SlidingWindowCmnOptions",
     "compute_cmvn_stats",
+    "compute_cmvn_stats_two_channel",
     "apply_cmvn",
     "fake_stats_for_some_dims",
     "cmvn_stats_to_mean_var",
@@ -153,6 +154,36 @@ def compute_cmvn_stats(feats: Any, weights: Any | None = None) -> Any:
     stats[..., 0, dim] = count
     stats[..., 1, :dim] = sumsq
     return _back(stats, was_numpy)
+
+
+def compute_cmvn_stats_two_channel(
+    feats1: np.ndarray, feats2: np.ndarray, quieter_channel_weight: float = 0.01
+) -> tuple[np.ndarray, np.ndarray]:
+    """CMVN stats of the two sides of a call, counting each frame mostly for the louder side.
+
+    Frame ``t`` adds to the stats of the side whose first feature (energy or C0) is
+    larger with weight 1, and to the other side's with ``quieter_channel_weight``.
+
+    Args:
+        feats1, feats2: ``(frames, dim)`` features of the two sides (same shape).
+
+    Returns:
+        ``(stats1, stats2)``, float64 ``(2, dim + 1)`` each.
+
+    Raises:
+        FormatError: the shapes differ (the caller decides what to do then).
+
+    Kaldi: ``AccCmvnStatsForPair`` (compute-cmvn-stats-two-channel).
+    """
+    a = np.asarray(feats1, dtype=np.float32)
+    b = np.asarray(feats2, dtype=np.float32)
+    if a.shape != b.shape or a.ndim != 2:
+        raise FormatError(f"the two channels have shapes {a.shape} and {b.shape}")
+    first_louder = a[:, 0] > b[:, 0]
+    q = np.float32(quieter_channel_weight)
+    w1 = np.where(first_louder, np.float32(1.0), q).astype(np.float32)
+    w2 = np.where(first_louder, q, np.float32(1.0)).astype(np.float32)
+    return compute_cmvn_stats(a, w1), compute_cmvn_stats(b, w2)
 
 
 def fake_stats_for_some_dims(stats: Any, dims: Sequence[int]) -> Any:
