@@ -99,8 +99,11 @@ class Gain(Effect):
             peak = torch.maximum(hi / _MAX, lo / -_SCALE)
             mult = self.fixed / peak * peak.amax(dim=1, keepdim=True)
         else:
-            hi = xi.amax(dim=(1, 2), keepdim=True).clamp(min=1)
-            lo = xi.amin(dim=(1, 2), keepdim=True).clamp(max=-1)
+            # one gain for all channels, except with -e (SoX then runs one instance per
+            # channel, so `-e -n` normalises each channel on its own)
+            dims = (2,) if self.equalise else (1, 2)
+            hi = xi.amax(dim=dims, keepdim=True).clamp(min=1)
+            lo = xi.amin(dim=dims, keepdim=True).clamp(max=-1)
             mult = torch.minimum(_MAX / hi, -_SCALE / lo) * self.fixed
         d = xi * mult
         if self.limiter:

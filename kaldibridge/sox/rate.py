@@ -8,9 +8,10 @@ convolution or a gathered polyphase sum) instead of SoX's streaming FIFOs; the o
 the same linear function of the input, and its length is ``round(n * out_rate / in_rate)``
 as SoX's flush makes it.
 
-Differences: the half-band decimators (used for ratios of 4 and more) use Kaiser designs
-of the same order instead of SoX's tabulated coefficients; minimum/intermediate phase
-(``-M``, ``-I``, ``-p``) are ported (cepstral phase change of the DFT stages).
+Minimum/intermediate phase (``-M``, ``-I``, ``-p``) are ported (cepstral phase change of
+the DFT stages); the half-band decimators use SoX's own coefficients.
+Differences: SoX's fixed low-quality polyphase filters (``-l``/``-m`` in some up-sampling
+ratios) are replaced by designed ones.
 """
 
 from __future__ import annotations
@@ -239,7 +240,9 @@ class _DftStage:
     def run(self, x: torch.Tensor) -> torch.Tensor:
         n_taps = self.h.numel()
         preload = self.post_peak // self.L
-        rem_l = self.post_peak % self.L
+        # SoX up-samples by a power of two in the frequency domain (spectrum images), which
+        # puts the input on phase 0 whatever post_peak % L is; other factors use that phase
+        rem_l = 0 if _is_pow2(self.L) else self.post_peak % self.L
         xp = torch.nn.functional.pad(x, (preload, 0))
         if self.L > 1:
             u = xp.new_zeros(*xp.shape[:-1], rem_l + xp.shape[-1] * self.L)
@@ -601,15 +604,31 @@ def _dft_stage(fp: float, fs: float, fn: float, att: float, phase: float, big_l:
     return _DftStage(taps, big_l, big_m, post_peak)
 
 
+# SoX's half-band decimation filters (odd-tap coefficients, centre tap 0.5), by length.
+_HALF_COEFS = {
+    8: (0.3115465451887802, -0.08734497241282892, 0.03681452335604365, -0.01518925831569441,
+        0.005454118437408876, -0.001564400922162005, 0.0003181701445034203, -3.48001341225749e-5),
+    9: (0.3122703613711853, -0.08922155288172305, 0.03913974805854332, -0.01725059723447163,
+        0.006858970092378141, -0.002304518467568703, 0.0006096426006051062, -0.0001132393923815236,
+        1.119795386287666e-5),
+    10: (0.3128545521327376, -0.09075671986104322, 0.04109637155154835, -0.01906629512749895,
+         0.008184039342054333, -0.0030766775017262, 0.0009639607022414314, -0.0002358552746579827,
+         4.025184282444155e-5, -3.629779111541012e-6),
+    11: (0.3133358837508807, -0.09203588680609488, 0.04276515428384758, -0.02067356614745591,
+         0.00942253142371517, -0.003856330993895144, 0.001363470684892284, -0.0003987400965541919,
+         9.058629923971627e-5, -1.428553070915318e-5, 1.183455238783835e-6),
+    12: (0.3137392991811407, -0.0931182192961332, 0.0442050575271454, -0.02210391200618091,
+         0.01057473015666001, -0.00462766983973885, 0.001793630226239453, -0.0005961819959665878,
+         0.0001631475979359577, -3.45557865639653e-5, 5.06188341942088e-6, -3.877010943315563e-7),
+    13: (0.3140822554324578, -0.0940458550886253, 0.04545990399121566, -0.02338339450796002,
+         0.01164429409071052, -0.005380686021429845, 0.002242915773871009, -0.000822047600000082,
+         0.0002572510962395222, -6.607320708956279e-5, 1.309926399120154e-5, -1.790719575255006e-6,
+         1.27504961098836e-7),
+}
+
+
 def _half_stage(num_coefs: int, att: float) -> _HalfStage:
-    # Kaiser half-band of SoX's order (SoX uses tabulated coefficients of this order).
-    n_taps = 4 * num_coefs - 1
-    tr_bw = 0.5 * (att - 7.95) / (14.36 * (n_taps - 1)) * 2
-    beta = kaiser_beta(att, max(tr_bw, 1e-4))
-    h = make_lpf(n_taps, 0.5, beta, 0.5, 1.0)
-    c = 2 * num_coefs - 1
-    coefs = [h[c + 2 * j + 1] for j in range(num_coefs)]
-    return _HalfStage(torch.tensor(coefs, dtype=torch.float64))
+    return _HalfStage(torch.tensor(_HALF_COEFS[num_coefs], dtype=torch.float64))
 
 
 def _poly_stage(
