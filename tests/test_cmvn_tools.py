@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from kaldibridge.cli.registry import load_tool
-from kaldibridge.kaldi.table import SequentialTableReader, read_object
+from kaldibridge.kaldi.table import SequentialTableReader
 
 GOLDEN = Path(os.environ.get("KALDIBRIDGE_GOLDEN", Path(__file__).resolve().parents[1] / ".." / "shared" / "golden"))
 pytestmark = pytest.mark.skipif(not (GOLDEN / "kaldi" / "manifest.json").exists(), reason="golden data not present")
