@@ -7,6 +7,7 @@ K-weighting in :mod:`kaldibridge.functional.loudness`.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Literal
@@ -21,52 +22,66 @@ __all__ = ["add_noise", "preemphasis", "deemphasis", "fade_curve"]
 FadeShape = Literal["linear", "logarithmic", "exponential", "quarter_sine", "half_sine"]
 
 
-def _impulse_response(b: Sequence[float], a: Sequence[float], n: int, device: torch.device) -> Tensor:
-    """First ``n`` samples of the impulse response of ``b(z) / a(z)``, float64.
+@functools.lru_cache(maxsize=64)
+def _impulse_response_values(b: tuple[float, ...], a: tuple[float, ...], n: int) -> tuple[float, ...]:
+    """Impulse response of ``b(z) / a(z)``: at most ``n`` samples, cut where it has died out.
 
-    The all-pole part is read from powers of the companion matrix, built by doubling
-    (``log2(n)`` small matrix products), so there is no loop over samples.
+    Runs the all-pole recursion on Python floats (coefficient preparation, not signal
+    processing: it depends on the coefficients only and is cached). The response is cut once
+    ``order`` consecutive samples fall below 1e-30 of its peak: the recursion's state is then
+    zero to double precision, so the rest of the response is too.
     """
-    a0 = float(a[0])
-    if a0 == 0.0:
+    a0 = a[0]
+    den = [v / a0 for v in a[1:]]
+    num = [v / a0 for v in b]
+    order = len(den)
+    g: list[float] = [1.0] if order == 0 else []
+    peak = 0.0
+    quiet = 0
+    for k in range(n if order else 0):
+        v = 1.0 if k == 0 else 0.0
+        for j, coef in enumerate(den):
+            if k - 1 - j >= 0:
+                v -= coef * g[k - 1 - j]
+        g.append(v)
+        peak = max(peak, abs(v))
+        quiet = quiet + 1 if abs(v) < 1e-30 * peak else 0
+        if quiet >= order:
+            break
+    length = min(n, len(g) + len(num) - 1)
+    h = [0.0] * length
+    for i, coef in enumerate(num):
+        for k in range(min(len(g), length - i)):
+            h[i + k] += coef * g[k]
+    return tuple(h)
+
+
+@torch.compiler.assume_constant_result
+def _constant_impulse_response(b: tuple[float, ...], a: tuple[float, ...], n: int) -> tuple[float, ...]:
+    """The cached response, marked constant for torch.compile (dynamo does not re-trace it)."""
+    return _impulse_response_values(b, a, n)
+
+
+def _impulse_response(b: Sequence[float], a: Sequence[float], n: int, device: torch.device) -> Tensor:
+    """Impulse response of ``b(z) / a(z)`` as a float64 tensor of at most ``n`` samples."""
+    if float(a[0]) == 0.0:
         raise OptionError("the leading denominator coefficient a[0] must be non-zero")
-    den = [float(v) / a0 for v in a]
-    num = [float(v) / a0 for v in b]
-    order = len(den) - 1
-    if order == 0:
-        g = torch.zeros(n, dtype=torch.float64, device=device)
-        g[0] = 1.0
-    else:
-        companion = torch.zeros(order, order, dtype=torch.float64, device=device)
-        companion[0] = -torch.tensor(den[1:], dtype=torch.float64, device=device)
-        if order > 1:
-            companion[1:, :-1] = torch.eye(order - 1, dtype=torch.float64, device=device)
-        rows = torch.zeros(1, order, dtype=torch.float64, device=device)
-        rows[0, 0] = 1.0  # e0^T A^0
-        power = companion  # A^(len(rows))
-        while rows.shape[0] < n:
-            rows = torch.cat([rows, rows @ power], dim=0)
-            power = power @ power
-        g = rows[:n, 0]
-    h = torch.zeros(n, dtype=torch.float64, device=device)
-    for k, coef in enumerate(num):
-        if k < n and coef != 0.0:
-            h[k:] = h[k:] + coef * g[: n - k]
-    return h
+    values = _constant_impulse_response(tuple(float(v) for v in b), tuple(float(v) for v in a), n)
+    return torch.tensor(values, dtype=torch.float64, device=device)
 
 
 def _iir_filter(x: Tensor, b: Sequence[float], a: Sequence[float]) -> Tensor:
     """Filter ``(..., time)`` signals with ``b(z) / a(z)`` from zero initial state, no clamping.
 
-    Equivalent to ``scipy.signal.lfilter(b, a, x)``: the full impulse response (as long as the
-    signal) is convolved through an FFT, computed in float64 and returned in ``x``'s dtype.
-    Differentiable with respect to ``x``.
+    Equivalent to ``scipy.signal.lfilter(b, a, x)``: the impulse response (until it has
+    decayed below double precision, at most as long as the signal) is convolved through an
+    FFT, computed in float64 and returned in ``x``'s dtype. Differentiable with respect to ``x``.
     """
     n = x.shape[-1]
     if n == 0:
         return x
     h = _impulse_response(b, a, n, x.device)
-    size = 1 << (2 * n - 1).bit_length()
+    size = 1 << (n + h.shape[0] - 2).bit_length()
     spec = torch.fft.rfft(x.to(torch.float64), size) * torch.fft.rfft(h, size)
     return torch.fft.irfft(spec, size)[..., :n].to(x.dtype)
 

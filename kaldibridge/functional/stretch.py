@@ -37,8 +37,10 @@ def phase_vocoder(complex_specgrams: Tensor, rate: float, phase_advance: Tensor)
     shape = complex_specgrams.shape
     spec = complex_specgrams.reshape((-1,) + tuple(shape[-2:]))
     real = spec.real.dtype
-    steps = torch.arange(0, spec.shape[-1], rate, device=spec.device, dtype=real)
-    alphas = torch.remainder(steps, 1.0)
+    count = math.ceil(spec.shape[-1] / rate)
+    # output frame k sits at k * rate, placed in float64 so every dtype picks the same frames
+    steps = torch.arange(count, device=spec.device, dtype=torch.float64) * rate
+    alphas = torch.remainder(steps, 1.0).to(real)
     phase_0 = spec[..., :1].angle()
     padded = torch.cat([spec, torch.zeros_like(spec[..., :2])], dim=-1)
     left = padded.index_select(-1, steps.long())
