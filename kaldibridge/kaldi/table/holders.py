@@ -186,6 +186,12 @@ def _is_number(t: str) -> bool:
     return "_" not in t
 
 
+def _narrow(a: np.ndarray, dtype: Any) -> np.ndarray:
+    """Converts double data to float like Kaldi's copy (huge values become inf, silently)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return a.astype(dtype)
+
+
 class Holder:
     """Base class: reads and writes one table value.
 
@@ -253,7 +259,7 @@ def _read_matrix_binary(s: InputStream, dtype: Any) -> np.ndarray:
         return np.zeros((rows, cols), dtype=dtype)
     data = data.reshape(rows, cols)
     if data.dtype != dtype:
-        data = data.astype(dtype)
+        data = _narrow(data, dtype)
     return data
 
 
@@ -416,7 +422,7 @@ class MatrixHolder(Holder):
         if n == 0:
             return key, np.zeros((rows, cols), dtype=self.dtype)
         data = data.reshape(rows, cols)
-        return key, data if data.dtype == self.dtype else data.astype(self.dtype)
+        return key, data if data.dtype == self.dtype else _narrow(data, self.dtype)
 
     def write(self, value: Any, binary: bool = True) -> bytes:
         return b"".join(self.write_parts(value, binary))
@@ -507,7 +513,7 @@ class VectorHolder(Holder):
             src = np.dtype("<f4") if head[0] == ord("F") else np.dtype("<f8")
             _check_size(s, dim, src.itemsize, "vector", pos)
             v = s.read_array(dim, src, f"vector data (dim {dim})")
-            return v if v.dtype == self.dtype else v.astype(self.dtype)
+            return v if v.dtype == self.dtype else _narrow(v, self.dtype)
         word = s.read_word("vector", limit=4096)
         if word == b"[]":
             _eat_newline(s)
