@@ -415,18 +415,39 @@ class Fir(FirEffect):
 
     def __init__(self, name: str, args: list[str]) -> None:
         super().__init__(name, args)
+        self.file: str | None = None
         vals = []
-        for a in args:
-            got = c_double_prefix(a)
-            if got is None or got[1].strip():
-                raise self.usage(a + " (coefficient files are not supported; pass the coefficients)")
-            vals.append(got[0])
-        if not vals:
+        if len(args) == 1:
+            self.file = args[0]  # like sox: a single argument names a coefficient file
+        else:
+            for a in args:
+                got = c_double_prefix(a)
+                if got is None or got[1].strip():
+                    raise self.usage(a)
+                vals.append(got[0])
+        if not args:
             raise self.usage()
         self.h = torch.tensor(vals, dtype=torch.float64)
 
     def taps(self, rate: float) -> torch.Tensor:
-        return self.h
+        if self.file is None:
+            return self.h
+        try:
+            with open(self.file, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise EffectRefusedError(self.name, f"couldn't open file {self.file}: {exc.strerror}") from None
+        vals = []
+        for line in text.splitlines():
+            line = line.split("#", 1)[0]
+            for tok in line.split():
+                got = c_double_prefix(tok)
+                if got is None or got[1]:
+                    raise EffectRefusedError(self.name, f"{self.file}: invalid coefficient {tok!r}")
+                vals.append(got[0])
+        if not vals:
+            raise EffectRefusedError(self.name, f"{self.file}: no coefficients")
+        return torch.tensor(vals, dtype=torch.float64)
 
 
 # ISO 226:2003 equal-loudness parameters: frequency (Hz), alpha_f, L_U (dB), T_f (dB).
