@@ -5,6 +5,7 @@ Kaldi: ``DeltaFeaturesOptions``, ``ComputeDeltas`` in ``src/feat/feature-functio
 
 from __future__ import annotations
 
+import functools
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -163,6 +164,18 @@ def kaldi_delta_scales(order: int, window: int) -> list[np.ndarray]:
 
     Kaldi: ``DeltaFeatures::DeltaFeatures``.
     """
+    return [f.copy() for f in _scales_cached(order, window)]
+
+
+@functools.lru_cache(maxsize=16)
+def _scales_cached(order: int, window: int) -> tuple[np.ndarray, ...]:
+    scales = _compute_scales(order, window)
+    for f in scales:
+        f.setflags(write=False)
+    return tuple(scales)
+
+
+def _compute_scales(order: int, window: int) -> list[np.ndarray]:
     f32 = np.float32
     normalizer = f32(0)
     for j in range(-window, window + 1):
@@ -206,7 +219,7 @@ def _np_add_deltas(x: np.ndarray, order: int, window: int) -> np.ndarray:
     out[:, :dim] = x
     if n == 0 or order == 0:
         return out
-    filters = kaldi_delta_scales(order, window)
+    filters = _scales_cached(order, window)
     inv = np.float32(1.0 / sum(j * j for j in range(-window, window + 1)))
     prev = x
     tmp = np.empty((n, dim), dtype=np.float32)
