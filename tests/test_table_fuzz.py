@@ -158,6 +158,7 @@ FUZZ_HOLDERS = sorted(set(VALUES) | {"compressed_matrix"})
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("error")  # a warning would be an escape too
 @pytest.mark.parametrize("holder_name", FUZZ_HOLDERS)
 def test_fuzz_parsers(holder_name: str) -> None:
     holder = get_holder(holder_name)
@@ -179,6 +180,7 @@ def test_fuzz_parsers(holder_name: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("error")
 @given(st.binary(max_size=200))
 @fuzz_settings
 def test_fuzz_random_bytes_as_matrix_archive(blob: bytes) -> None:

@@ -218,6 +218,13 @@ def decompress(cm: CompressedMatrix, dtype: type = np.float32) -> np.ndarray:
     rows, cols = cm.num_rows, cm.num_cols
     if rows == 0 or cols == 0:
         return np.zeros((0, 0), dtype=dtype)
+    # Garbage headers decode to inf/NaN, as in Kaldi: not worth a warning.
+    with np.errstate(all="ignore"):
+        return _decompress(cm, dtype)
+
+
+def _decompress(cm: CompressedMatrix, dtype: type) -> np.ndarray:
+    rows, cols = cm.num_rows, cm.num_cols
     mn, rg = _F32(cm.min_value), _F32(cm.range)
     buf = cm.payload
     if cm.fmt == 1:
@@ -276,6 +283,11 @@ def decompress_cm_batch(
     """
     if not items:
         return []
+    with np.errstate(all="ignore"):
+        return _decompress_cm_batch(items, dtype)
+
+
+def _decompress_cm_batch(items: list[tuple[float, float, int, int, Any]], dtype: type) -> list[np.ndarray]:
     cols = np.array([it[3] for it in items], dtype=np.intp)
     rows = np.array([it[2] for it in items], dtype=np.intp)
     total_cols = int(cols.sum())
