@@ -63,6 +63,7 @@ __all__ = [
 
 _log = logging.getLogger("kaldibridge.kaldi.features.pitch")
 _F32 = np.float32
+_BLOCK = 2048  # frames per block of NCCF work
 
 
 # =========================================================================== options
@@ -319,9 +320,12 @@ def _nccf(inner: np.ndarray, norm: np.ndarray, ballast: np.ndarray | float) -> n
 class _PitchTracker:
     """Kaldi's ``OnlinePitchFeatureImpl`` state machine, vectorized per chunk."""
 
-    def __init__(self, opts: PitchExtractionOptions, su: _Setup) -> None:
+    def __init__(self, opts: PitchExtractionOptions, su: _Setup, source: np.ndarray | None = None) -> None:
         self.opts = opts
         self.su = su
+        # ``source``: the whole downsampled signal, when known in advance; the chunks
+        # passed to accept() are then consecutive slices of it (no copying).
+        self.source = source
         self.ds = np.zeros(0, dtype=np.float32)  # downsampled signal received so far
         self.n_proc = 0
         self.sig_sum = 0.0
@@ -367,7 +371,8 @@ class _PitchTracker:
         new_ds = np.asarray(new_ds, dtype=np.float32)
         P = self.n_proc
         total = P + new_ds.shape[0]
-        self.ds = np.concatenate([self.ds, new_ds]) if new_ds.size else self.ds
+        if self.source is None:
+            self.ds = np.concatenate([self.ds, new_ds]) if new_ds.size else self.ds
         new64 = new_ds.astype(np.float64)
         new_sumsq = float(np.dot(new64, new64))
         new_sum = float(new64.sum())
@@ -382,7 +387,6 @@ class _PitchTracker:
             starts = frames * su.shift
         else:
             starts = ((frames + 0.5) * su.shift).astype(np.int64) - full // 2
-        windows = self._extract(starts, total)
         if opts.nccf_ballast_online:
             # (the reference asserts end > 0; it can only fail for tiny inputs without
             # snipping, where we count no new samples instead)
@@ -398,6 +402,16 @@ class _PitchTracker:
             s1 = self.sig_sum + new_sum
             s2 = self.sig_sumsq + new_sumsq
             mean_square = np.full(frames.shape, s2 / num - (s1 / num) ** 2)
+        self._update_remainder(new_sum, new_sumsq, total)
+        # Blocks of frames bound the memory of the (frames x lags) intermediates.
+        for b0 in range(0, frames.shape[0], _BLOCK):
+            sl = slice(b0, b0 + _BLOCK)
+            self._frames_block(frames[sl], self._extract(starts[sl], total), mean_square[sl])
+        self._traceback()
+
+    def _frames_block(self, frames: np.ndarray, windows: np.ndarray, mean_square: np.ndarray) -> None:
+        """NCCF, lag-grid resampling and Viterbi steps for consecutive new frames."""
+        su, opts = self.su, self.opts
         inner, norm = _nccf_terms(windows, su)
         ballast = ((mean_square * su.basic) ** 2 * float(_F32(opts.nccf_ballast))).astype(np.float32)
         nccf_pitch = _nccf(inner, norm, ballast.astype(np.float64)[:, None])
@@ -410,7 +424,6 @@ class _PitchTracker:
             if f < opts.recompute_frame:
                 self.info_avg.append(avg_norm[k])
                 self.info_ms.append(_F32(mean_square[k]))
-        self._update_remainder(new_sum, new_sumsq, total)
         for k, f in enumerate(frames.tolist()):
             bp, self.forward, m = _viterbi_step(su, local[k], self.forward, self.buf)
             self.forward_remainder += m
@@ -421,7 +434,6 @@ class _PitchTracker:
                 self.info_nccf.append(pitch_res[k])
             if f == opts.recompute_frame - 1 and not opts.nccf_ballast_online:
                 self._recompute()
-        self._traceback()
 
     def input_finished(self, new_ds: np.ndarray) -> None:
         """Kaldi's ``InputFinished``: flush the last samples, maybe re-search, no latency."""
@@ -443,7 +455,8 @@ class _PitchTracker:
         lo = int(min(0, starts.min()))
         hi = int(max(total, starts.max() + full))
         padded = np.zeros(hi - lo, dtype=np.float64)
-        padded[-lo : -lo + total] = self.ds[:total]
+        signal = self.ds if self.source is None else self.source
+        padded[-lo : -lo + total] = signal[:total]
         idx = (starts - lo)[:, None] + np.arange(full)[None, :]
         win = padded[idx]
         c = float(_F32(self.opts.preemphasis_coefficient))
@@ -608,7 +621,6 @@ class _Run:
     def __init__(self, wave: np.ndarray, opts: PitchExtractionOptions) -> None:
         self.opts = opts
         self.su = _make_setup(opts)
-        self.tracker = _PitchTracker(opts, self.su)
         su = self.su
         self.wave = wave
         cutoff = float(_F32(opts.lowpass_cutoff))
@@ -618,6 +630,7 @@ class _Run:
             ).numpy()
         else:
             self.ds_all = np.zeros(0, dtype=np.float32)
+        self.tracker = _PitchTracker(opts, su, source=self.ds_all)
         self.ds_given = 0
 
     def _num_ds(self, num_input: int, flush: bool) -> int:
