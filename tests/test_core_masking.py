@@ -88,3 +88,19 @@ def test_specaugment_fills_with_each_items_mean() -> None:
     z = T.SpecAugment(2, 10, 2, 10, zero_masking=True, iid_masks=False)(x)
     assert set(z.unique().tolist()) <= {0.0, 2.0, 5.0}
     assert z.shape == x.shape
+
+
+def test_masking_keeps_dtype_and_exports() -> None:
+    x = torch.ones(2, 3, 20, 30, dtype=torch.float64)
+    y = T.FrequencyMasking(8, iid_masks=True)(x)
+    assert y.dtype == torch.float64 and y.shape == x.shape
+    module = T.TimeMasking(8, iid_masks=True)
+    program = torch.export.export(module, (x,))
+    out = program.module()(x)
+    assert out.shape == x.shape
+    for b in range(2):
+        for c in range(3):
+            idx = _masked_span(out[b, c], -1).nonzero().flatten()
+            assert idx.numel() < 8
+            if idx.numel():
+                assert idx.max() - idx.min() + 1 == idx.numel()
