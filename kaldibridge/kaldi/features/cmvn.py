@@ -308,6 +308,16 @@ def apply_cmvn(
 
     Kaldi: ``ApplyCmvn`` / ``ApplyCmvnReverse`` (apply-cmvn).
     """
+    if (
+        type(feats) is np.ndarray
+        and type(stats) is np.ndarray
+        and not reverse
+        and feats.dtype == np.float32
+        and stats.dtype == np.float64
+        and feats.ndim == 2
+        and stats.shape == (2, feats.shape[1] + 1)
+    ):
+        return _np_apply_cmvn_2d(feats, stats, norm_vars)  # the common case, least overhead
     if not _is_tensor(feats) and not _is_tensor(stats):
         return _np_apply_cmvn(np.asarray(feats), np.asarray(stats, dtype=np.float64), norm_vars, reverse)
     import torch
@@ -547,15 +557,16 @@ def _np_apply_cmvn_2d(x: np.ndarray, s: np.ndarray, norm_vars: bool) -> np.ndarr
     if not norm_vars:
         alpha = float(np.float32(-1.0 / count))
         return x + (s[0, :dim] * alpha).astype(np.float32)
-    mean = s[0, :dim] / count
-    var = s[1, :dim] / count - mean * mean
-    if var.min() < CMVN_VAR_FLOOR:
-        for v in var[var < CMVN_VAR_FLOOR].tolist():
+    inv = 1.0 / count
+    mean = s[0, :dim] * inv
+    var = s[1, :dim] * inv - mean * mean
+    if not var.min() >= CMVN_VAR_FLOOR:  # also catches NaN
+        for v in var[~(var >= CMVN_VAR_FLOOR)].tolist():
             _log.warning("Flooring cepstral variance from %g to %g", v, CMVN_VAR_FLOOR)
         var = np.maximum(var, CMVN_VAR_FLOOR)
+        if not np.isfinite(var).all():
+            raise FormatError("NaN or infinity in cepstral mean/variance computation")
     scale = 1.0 / np.sqrt(var)
-    if not np.isfinite(scale.sum()):
-        raise FormatError("NaN or infinity in cepstral mean/variance computation")
     out = x * scale.astype(np.float32)
     out += (-(mean * scale)).astype(np.float32)
     return out
