@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from kaldibridge.functional.convolve import (
-    add_noise,
     block_fft_convolve,
     convolve,
     fftconvolve,
@@ -72,17 +71,3 @@ def test_block_convolve_errors() -> None:
 
 def test_next_power_of_two() -> None:
     assert [next_power_of_two(n) for n in (0, 1, 2, 3, 4, 5, 1023, 1024, 1025)] == [1, 1, 2, 4, 4, 8, 1024, 1024, 2048]
-
-
-def test_add_noise_reaches_snr() -> None:
-    torch.manual_seed(3)
-    sig = torch.randn(2, 1000, dtype=torch.float64)
-    noise = torch.randn(2, 1000, dtype=torch.float64) * 5
-    snr = torch.tensor([10.0, -3.0], dtype=torch.float64)
-    out = add_noise(sig, noise, snr)
-    added = out - sig
-    measured = 10 * torch.log10(sig.pow(2).sum(-1) / added.pow(2).sum(-1))
-    torch.testing.assert_close(measured, snr)
-    lengths = torch.tensor([1000, 500])
-    out2 = add_noise(sig, noise, snr, lengths)
-    assert torch.all(out2[1, 500:] == sig[1, 500:])

@@ -3,8 +3,8 @@
 :func:`convolve` and :func:`fftconvolve` have torchaudio's signatures and semantics
 (``(..., N)`` with ``(..., M)``, leading dimensions broadcast; ``mode`` "full", "valid"
 or "same"). :func:`block_fft_convolve` is overlap-add convolution with a fixed FFT size,
-as used for room-impulse-response augmentation, and :func:`add_noise` mixes noise at a
-given SNR (torchaudio's ``add_noise``).
+as used for room-impulse-response augmentation. (Noise at a given SNR:
+:func:`kaldibridge.functional.add_noise`.)
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["convolve", "fftconvolve", "block_fft_convolve", "add_noise", "next_power_of_two"]
+__all__ = ["convolve", "fftconvolve", "block_fft_convolve", "next_power_of_two"]
 
 Mode = Literal["full", "valid", "same"]
 
@@ -140,32 +140,3 @@ def block_fft_convolve(
         stride=(1, block),
     )
     return out.reshape(lead + (total,))[..., :out_len]
-
-
-def add_noise(
-    waveform: Tensor, noise: Tensor, snr: Tensor, lengths: Tensor | None = None
-) -> Tensor:
-    """Add noise scaled to a signal-to-noise ratio (torchaudio's ``add_noise``).
-
-    Args:
-        waveform: ``(..., L)``.
-        noise: ``(..., L)``.
-        snr: SNR in dB, ``(...)``.
-        lengths: valid lengths ``(...)``; energies are measured over them only.
-
-    Returns:
-        ``waveform + scale * noise`` with ``scale`` such that the energy ratio is ``snr``.
-    """
-    if waveform.shape[-1] != noise.shape[-1]:
-        raise ValueError("add_noise: waveform and noise must have the same length")
-    length = waveform.shape[-1]
-    if lengths is not None:
-        mask = torch.arange(length, device=waveform.device) < lengths.unsqueeze(-1)
-        masked_noise = noise * mask
-    else:
-        masked_noise = noise
-    energy_signal = waveform.pow(2).sum(-1) if lengths is None else (waveform * mask).pow(2).sum(-1)
-    energy_noise = masked_noise.pow(2).sum(-1)
-    original_snr_db = 10 * (torch.log10(energy_signal) - torch.log10(energy_noise))
-    scale = 10 ** ((original_snr_db - snr) / 20.0)
-    return waveform + scale.unsqueeze(-1) * masked_noise
