@@ -1,4 +1,4 @@
-"""Convolution of signals and additive noise at a signal-to-noise ratio.
+"""Convolution of signals: direct, FFT, and overlap-add block convolution.
 
 :func:`convolve` and :func:`fftconvolve` have torchaudio's signatures and semantics
 (``(..., N)`` with ``(..., M)``, leading dimensions broadcast; ``mode`` "full", "valid"
