@@ -14,7 +14,7 @@ import math
 import numpy as np
 import torch
 
-from kaldibridge.sox._args import EffectRefusedError, EffectUsageError, c_double_prefix, numeric
+from kaldibridge.sox._args import EffectRefusedError, c_double_prefix, numeric
 from kaldibridge.sox._chain import Context, Effect, Stream, register
 
 _SCALE = 2.0**31

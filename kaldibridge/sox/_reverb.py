@@ -107,31 +107,47 @@ def _array_ir(rate: float, scale: float, offset: float, feedback: float, damping
     return _filter_array_direct(impulse, rate, scale, offset, feedback, damping, gain)[0]
 
 
-def _ir_length(n: int, rate: float, scale: float, offset: float, feedback: float) -> int:
-    combs, _ = _sizes(rate, scale, offset)
-    loops = math.log(1e-8) / math.log(max(min(abs(feedback), 0.999999), 1e-6))
-    bound = int(loops * max(combs)) + 4 * 4096
-    length = min(n, bound)
-    return 1 << max(10, (length - 1).bit_length())  # round up: better cache reuse
+def _ir_bound(rate: float, scale: float, offset: float, feedback: float) -> int:
+    """Samples after which an array's impulse response is below 1e-7 (-140 dB)."""
+    combs, allp = _sizes(rate, scale, offset)
+    loops = math.log(1e-7) / math.log(max(min(abs(feedback), 0.999999), 1e-6))
+    return int(loops * max(combs)) + 24 * sum(allp) + 1024
 
 
-@functools.lru_cache(maxsize=16)
-def _ir_spectrum(rate: float, scale: float, offset: float, feedback: float, damping: float, gain: float, length: int, nfft: int) -> torch.Tensor:
-    return torch.fft.rfft(_array_ir(rate, scale, offset, feedback, damping, gain, length), nfft)
+def _fast_size(n: int) -> int:
+    """Smallest 2^a 3^b 5^c >= n (sizes the FFT handles fastest)."""
+    best = 1 << max(0, (n - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            v = p35
+            while v < n:
+                v *= 2
+            best = min(best, v)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+@functools.lru_cache(maxsize=32)
+def _ir_spectrum(rate: float, scale: float, offset: float, feedback: float, damping: float, gain: float, used: int, nfft: int) -> torch.Tensor:
+    bound = _ir_bound(rate, scale, offset, feedback)
+    ir = _array_ir(rate, scale, offset, feedback, damping, gain, bound)[:used]
+    return torch.fft.rfft(ir, nfft)
 
 
 def _filter_arrays(x: torch.Tensor, rate: float, scale: float, offsets: list[float], feedback: float, damping: float, gain: float) -> list[torch.Tensor]:
     """Freeverb filter arrays (one per offset) on ``(rows, time)``: FFT convolution with
-    their cached impulse responses, truncated where the tail is below 1e-8 (-160 dB) or
-    at the input length. The input spectrum is shared by all arrays."""
+    their cached impulse responses, truncated where the tail is below -140 dB (or at the
+    input length). The input spectrum is shared by all arrays."""
     n = x.shape[-1]
-    lengths = [_ir_length(n, rate, scale, off, feedback) for off in offsets]
-    size = n + max(lengths) - 1
-    nfft = 1 << (size - 1).bit_length()
+    used = [min(n, _ir_bound(rate, scale, off, feedback)) for off in offsets]
+    nfft = _fast_size(n + max(used) - 1)
     spec = torch.fft.rfft(x, nfft)
     outs = []
-    for off, length in zip(offsets, lengths):
-        h = _ir_spectrum(rate, scale, off, feedback, damping, gain, length, nfft).to(spec.device)
+    for off, u in zip(offsets, used):
+        h = _ir_spectrum(rate, scale, off, feedback, damping, gain, u, nfft).to(spec.device)
         outs.append(torch.fft.irfft(spec * h, nfft)[..., :n])
     return outs
 
