@@ -10,6 +10,7 @@ import torch
 
 from kaldibridge.sox._args import (
     EffectRefusedError,
+    EffectUsageError,
     c_double_prefix,
     check_position_syntax,
     db_to_linear,
@@ -54,11 +55,11 @@ class Gain(Effect):
                     raise self.usage(rest[0])
             rest.pop(0)
         if self.equalise + self.balance + self.balance_no_clip + self.restore > 1:
-            raise self.usage("only one of -e, -B, -b, -r may be given")
+            raise EffectUsageError(name, "only one of -e, -B, -b, -r may be given")
         if self.normalise and self.restore:
-            raise self.usage("only one of -n, -r may be given")
+            raise EffectUsageError(name, "only one of -n, -r may be given")
         if self.limiter and self.headroom:
-            raise self.usage("only one of -l, -h may be given")
+            raise EffectUsageError(name, "only one of -l, -h may be given")
         db = 0.0
         if rest:
             db = numeric(name, rest.pop(0), "fixed_gain", -math.inf, math.inf)
@@ -553,7 +554,7 @@ class Remix(Effect):
             self.power = True
             rest.pop(0)
         if not rest:
-            raise self.usage("must specify at least one output channel")
+            raise EffectUsageError(name, "must specify at least one output channel")
         self.specs = rest
         self._parse(1)
         self.declared_channels = len(rest)
