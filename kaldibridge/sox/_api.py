@@ -151,7 +151,8 @@ def _run(eff: Effect, st: Stream, ctx: Context) -> Stream:
     out = eff.apply(st, ctx)
     if out is st:
         return st
-    if eff.quantize_output:
+    if eff.quantize_output and out.x is not st.x and not eff.modify_only:
+        # effects that only move samples (SOX_EFF_MODIFY) stay on the int32 grid
         out = Stream(quantize(out.x, eff.name, ctx), out.rate, out.length, out.precision)
     if not eff.modify_only:
         out.precision = 32
