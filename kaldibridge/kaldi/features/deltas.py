@@ -133,8 +133,12 @@ def compute_deltas_kaldi(
     Raises:
         FormatError: ``truncate`` larger than the dimension.
 
-    Kaldi: ``ComputeDeltas``; the filters are bit-identical and the taps are summed in
-    the same order.
+    numpy inputs are computed with numpy (recursive first-order differences, see
+    ``_np_add_deltas``; equal to Kaldi's output to float rounding); torch tensors with
+    :func:`kaldibridge.functional.deltas.add_deltas` (batched, differentiable; Kaldi's
+    filters and tap order, bit-identical to Kaldi on CPU).
+
+    Kaldi: ``ComputeDeltas`` (add-deltas).
     """
     o = opts or DeltaFeaturesOptions()
     if kwargs:
