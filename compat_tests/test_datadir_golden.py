@@ -3,7 +3,7 @@
 Each case is the Kaldi script (``utils/...``) with its argv, run as
 ``python -m kaldibridge SCRIPT ARGV...``. To keep the messages identical without
 touching the golden folder, each case runs in a temporary root laid out like the
-golden root: ``audio/`` and ``datadir/fixtures/`` are symlinks to the golden ones, and
+golden root: ``audio/`` is a symlink to the golden one, ``datadir/fixtures/`` a copy, and
 ``datadir/<case>/out`` / ``datadir/<case>/src`` are real folders there. The checks:
 
 * exit status (exactly; the perl ``die`` cases only as non-zero, as the README says);
@@ -147,7 +147,8 @@ def test_datadir_case(case: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     root = tmp_path / "root"
     (root / "datadir" / name).mkdir(parents=True)
     (root / "audio").symlink_to(GOLDEN / "audio")
-    (root / "datadir" / "fixtures").symlink_to(GOLDEN / "datadir" / "fixtures")
+    # a copy (1 MB), not a link: a script that writes into its source must not reach the golden folder
+    shutil.copytree(GOLDEN / "datadir" / "fixtures", root / "datadir" / "fixtures")
     out = root / "datadir" / name / "out"
     src = root / "datadir" / name / "src"
     inputs = case["input"] if isinstance(case["input"], list) else [case["input"]]

@@ -307,7 +307,9 @@ def _utt2num_frames(prog: str, args: list[str], con: Console) -> int:
                               frame_overlap=float(opts["frame_overlap"]), console=con, prog=prog)
 
 
-def _perl_input(files: Sequence[str]) -> list[bytes]:
+def _perl_input(files: Sequence[str], con: Console | None = None, where: str = "") -> list[bytes]:
+    """Perl's ``<>``: the named files in turn (``-`` or none: stdin); a missing file is
+    reported as perl does and skipped."""
     from kaldibridge.kaldi.datadir._text import split_lines
 
     if not files:
@@ -316,9 +318,14 @@ def _perl_input(files: Sequence[str]) -> list[bytes]:
     for f in files:
         if f == "-":
             out += split_lines(sys.stdin.buffer.read())
-        else:
+            continue
+        try:
             with open(f, "rb") as fh:
                 out += split_lines(fh.read())
+        except OSError as e:
+            if con is not None:
+                at = f"{where}, <> line {len(out)}" if out else where
+                con.err(f"Can't open {f}: {e.strerror} at {at}.")
     return out
 
 
@@ -330,9 +337,10 @@ def _utt2spk_to_spk2utt(prog: str, args: list[str], con: Console) -> int:
     from kaldibridge.kaldi.datadir._base import utt2spk_to_spk2utt
 
     if len(args) > 1:
-        con.err("Usage: utt2spk_to_spk2utt.pl [ utt2spk ] > spk2utt")
-        return perl_die_status()
-    _emit(utt2spk_to_spk2utt(_perl_input(args)))
+        err = PerlDie("Usage: utt2spk_to_spk2utt.pl [ utt2spk ] > spk2utt", "utils/utt2spk_to_spk2utt.pl line 22")
+        err.status = 255  # no I/O yet: errno is 0, perl exits 255
+        raise err
+    _emit(utt2spk_to_spk2utt(_perl_input(args, con, "utils/utt2spk_to_spk2utt.pl line 25")))
     return 0
 
 
@@ -341,7 +349,7 @@ def _spk2utt_to_utt2spk(prog: str, args: list[str], con: Console) -> int:
     from kaldibridge.kaldi.datadir._text import perl_fields
 
     out: list[bytes] = []
-    for line in _perl_input(args):
+    for line in _perl_input(args, con, "utils/spk2utt_to_utt2spk.pl line 18"):
         f = perl_fields(line)
         if len(f) < 2:
             _emit(out)
@@ -365,18 +373,31 @@ def _filter_scp(prog: str, args: list[str], con: Console) -> int:
         if a and a[0] == "-f" and len(a) > 1:
             field, a, shifted = _int_arg(a[1]), a[2:], True
     if not 1 <= len(a) <= 2:
-        raise PerlDie("Usage: filter_scp.pl [--exclude] [-f <field-to-filter-on>] id_list [in.scp] > out.scp \n")
+        err = PerlDie(
+            "Usage: filter_scp.pl [--exclude] [-f <field-to-filter-on>] id_list [in.scp] > out.scp \n"
+            "Prints only the input lines whose f'th field (default: first) is in 'id_list'.\n"
+            "Note: only the first field of each line in id_list matters.  With --exclude, prints\n"
+            "only the lines that were *not* in id_list.\n"
+            "Caution: previously, the -f option was interpreted as a zero-based field index.\n"
+            "If your older scripts (written before Oct 2014) stopped working and you used the\n"
+            "-f option, add 1 to the argument.\n"
+            "See also: utils/filter_scp.pl .\n"
+        )
+        err.status = 255
+        raise err
     try:
         ids = id_set(read_lines(a[0]), a[0])
     except OSError:
-        raise PerlDie(f"Could not open id-list file {a[0]}") from None
+        raise PerlDie(f"Could not open id-list file {a[0]}", "utils/filter_scp.pl line 57") from None
     out: list[bytes] = []
-    for line in _perl_input(a[1:]):
+    where = "utils/filter_scp.pl line " + ("65" if field == 1 else "73")
+    for nr, line in enumerate(_perl_input(a[1:], con, where), 1):
         if field == 1:
             key = first_token(line)
             if key is None:
                 _emit(out)
-                raise PerlDie(f"Bad line {dec(line)}\n, could not get first field.")
+                raise PerlDie(f"Bad line {dec(line)}\n, could not get first field.",
+                              f"utils/filter_scp.pl line 66, <> line {nr}")
         else:
             f = perl_fields(line)
             if len(f) < max(field, 1):
@@ -496,6 +517,6 @@ def main(argv: list[str]) -> int:
     except PerlDie as e:
         sys.stdout.flush()
         sys.stderr.write(e.message)
-        return perl_die_status()
+        return e.status if e.status is not None else perl_die_status()
     finally:
         sys.stdout.flush()

@@ -51,9 +51,14 @@ class ScriptExit(Exception):
 class PerlDie(Exception):
     """Internal: one of the perl helpers died; ``message`` goes to stderr."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, where: str = "") -> None:
         super().__init__(message)
-        self.message = message if message.endswith("\n") else message + "\n"
+        if not message.endswith("\n"):
+            # perl appends the location to a message without a final newline
+            message += f" at {where}.\n" if where else "\n"
+        self.message = message
+        self.partial: list[bytes] = []
+        self.status: int | None = None
 
 
 def perl_die_status() -> int:
@@ -227,7 +232,7 @@ def apply_map(lines_in: Sequence[bytes], mapping: Sequence[bytes], *, field: int
     for line in mapping:
         f = perl_fields(line)
         if not f:
-            raise PerlDie("apply_map.pl: empty line.")
+            raise PerlDie("apply_map.pl: empty line.", f"utils/apply_map.pl line 73, <M> line {len(table) + 1}")
         table[f[0]] = b" ".join(f[1:])
     out: list[bytes] = []
     for line in lines_in:
@@ -235,7 +240,10 @@ def apply_map(lines_in: Sequence[bytes], mapping: Sequence[bytes], *, field: int
         if len(f) >= field:
             k = f[field - 1]
             if k not in table:
-                raise PerlDie(f"apply_map.pl: undefined key {dec(k)} in {map_name}\n")
+                err = PerlDie(f"apply_map.pl: undefined key {dec(k)} in {map_name}\n")
+                err.partial = out  # what perl had printed (flushed at exit)
+                err.status = 255
+                raise err
             f[field - 1] = table[k]
         out.append(b" ".join(f))
     return out

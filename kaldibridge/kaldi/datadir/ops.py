@@ -203,18 +203,22 @@ def _subset(
                 lens = [enc(k) + b" " + str(n).encode() + b" " for k, n in feat_lengths(f"{src}/feats.scp")]
             uttlist = awk_col(sort_numeric_k2(lens))[:numutt]
             sel = filter_scp(uttlist, utt2spk_src)
-        elif mode == "first":
-            if numutt > len(utt2spk_src):
-                raise PerlDie(f"You requested from subset_scp.pl more elements than available: {numutt} > {len(utt2spk_src)}")
-            sel = utt2spk_src[:numutt]
-        elif mode == "last":
-            if numutt > len(utt2spk_src):
-                raise PerlDie(f"You requested from subset_scp.pl more elements than available: {numutt} > {len(utt2spk_src)}")
-            sel = utt2spk_src[len(utt2spk_src) - numutt:] if numutt else []
         else:
+            n_in = len(utt2spk_src)
             if numutt == 0:
-                raise PerlDie(f'First command-line parameter to subset_scp.pl must be an integer, got "{numutt}"')
-            sel = subset_scp_select(utt2spk_src, numutt)
+                write(f"{dst}/utt2spk", [])
+                raise PerlDie(f'First command-line parameter to subset_scp.pl must be an integer, got "{numutt}"',
+                              "utils/subset_scp.pl line 55")
+            if numutt > n_in:
+                write(f"{dst}/utt2spk", [])
+                raise PerlDie(f"You requested from subset_scp.pl more elements than available: {numutt} > {n_in}",
+                              f"utils/subset_scp.pl line 69, <I> line {n_in}")
+            if mode == "first":
+                sel = utt2spk_src[:numutt]
+            elif mode == "last":
+                sel = utt2spk_src[n_in - numutt:]
+            else:
+                sel = subset_scp_select(utt2spk_src, numutt)
         write(f"{dst}/utt2spk", sel)
         write(f"{dst}/spk2utt", utt2spk_to_spk2utt(sel))
 
@@ -352,21 +356,35 @@ def split_scp_per_line(lines_in: Sequence[bytes], num: int, *, in_name: str = ""
     return out
 
 
-def _filter_scps(idlists: list[list[bytes]], lines_in: Sequence[bytes]) -> list[list[bytes]]:
+def _filter_scps(idlists: list[list[bytes]], lines_in: Sequence[bytes], con: Console | None = None,
+                 warn: bool = True) -> list[list[bytes]]:
     """``filter_scps.pl``: each input line goes to every piece whose id list has its key."""
     id2jobs: dict[bytes, list[int]] = {}
     for j, idl in enumerate(idlists):
-        for tok in (first_token(x) for x in idl):
+        for line in idl:
+            tok = first_token(line)
             if tok is None:
-                raise PerlDie("Invalid line in id-list file")
+                raise PerlDie(f"Invalid line {dec(line)}\n in id-list file")
             id2jobs.setdefault(tok, []).append(j)
     out: list[list[bytes]] = [[] for _ in idlists]
+    uncovered = multiple = False
     for line in lines_in:
         key = first_token(line)
         if key is None:
             raise PerlDie(f"Bad line {dec(line)}\n, could not get first field.")
-        for j in id2jobs.get(key, ()):
+        jobs = id2jobs.get(key)
+        if jobs is None:
+            uncovered = True
+            continue
+        if len(jobs) > 1:
+            multiple = True
+        for j in jobs:
             out[j].append(line)
+    if con is not None and warn:
+        if uncovered:
+            con.err("filter_scps.pl: warning: some input lines did not get output")
+        if multiple:
+            con.err("filter_scps.pl: warning: some input lines were output to multiple files [OK if splitting per utt] ")
     return out
 
 
@@ -449,21 +467,21 @@ def _split(data: str, num: int, per_utt: bool, con: Console, prog: str) -> None:
         for f in ("feats.scp", "text", "vad.scp", "utt2lang", *([] if has_segments else ["wav.scp"]),
                   "utt2dur", "utt2num_frames"):
             if exists(f"{data}/{f}"):
-                for d, out in zip(dirs, _filter_scps(pieces, lines(f"{data}/{f}"))):
+                for d, out in zip(dirs, _filter_scps(pieces, lines(f"{data}/{f}"), con)):
                     write(f"{d}/{f}", out)
         for f in ("spk2gender", "spk2warp", "cmvn.scp"):
             if exists(f"{data}/{f}"):
-                for d, out in zip(dirs, _filter_scps(spk2utts, lines(f"{data}/{f}"))):
+                for d, out in zip(dirs, _filter_scps(spk2utts, lines(f"{data}/{f}"), con, not per_utt)):
                     write(f"{d}/{f}", out)
         if has_segments:
-            segs = _filter_scps(pieces, lines(f"{data}/segments"))
+            segs = _filter_scps(pieces, lines(f"{data}/segments"), con)
             recos = []
             for d, out in zip(dirs, segs):
                 write(f"{d}/segments", out)
                 recos.append(uniq(sort_lines(awk_col(out, 2))))
             for f in ("reco2file_and_channel", "wav.scp"):
                 if exists(f"{data}/{f}"):
-                    for d, out in zip(dirs, _filter_scps(recos, lines(f"{data}/{f}"))):
+                    for d, out in zip(dirs, _filter_scps(recos, lines(f"{data}/{f}"), con, not per_utt)):
                         write(f"{d}/{f}", out)
     except PerlDie as e:
         con.err(e.message)
@@ -634,7 +652,17 @@ def copy(
         return e.status
     except PerlDie as e:
         con.err(e.message)
-        return perl_die_status()
+        return e.status if e.status is not None else perl_die_status()
+
+
+def _mapped(path: str, lines_in: Sequence[bytes], mapping: Sequence[bytes], field: int, map_name: str) -> None:
+    """``apply_map.pl ... > path``: on a missing key the lines printed so far are written."""
+    try:
+        out = apply_map(lines_in, mapping, field=field, map_name=map_name)
+    except PerlDie as e:
+        write(path, e.partial)
+        raise
+    write(path, out)
 
 
 def _copy(src: str, dst: str, up: bytes, us: bytes, sp: bytes, ss: bytes, vopts: list[str], con: Console,
@@ -661,33 +689,41 @@ def _copy(src: str, dst: str, up: bytes, us: bytes, sp: bytes, ss: bytes, vopts:
             f = awk_fields(line) + [b"", b""]
             out.append(up + f[0] + us + b" " + f[1])
         write(f"{dst}/utt2uniq", out)
-    write(f"{dst}/utt2spk", apply_map(apply_map(utt2spk_src, utt_map, field=1, map_name=umap_name), spk_map,
-                                      field=2, map_name=smap_name))
+    write(umap_name, utt_map)
+    write(smap_name, spk_map)
+    try:
+        first = apply_map(utt2spk_src, utt_map, field=1, map_name=umap_name)
+    except PerlDie as e:  # a pipeline: the second stage maps what the first printed
+        con.err(e.message)
+        first = e.partial
+    _mapped(f"{dst}/utt2spk", first, spk_map, 2, smap_name)
     write(f"{dst}/spk2utt", utt2spk_to_spk2utt(lines(f"{dst}/utt2spk")))
     for f in ("feats.scp", "vad.scp", "utt2lang"):
         if exists(f"{src}/{f}"):
-            write(f"{dst}/{f}", apply_map(lines(f"{src}/{f}"), utt_map, field=1, map_name=umap_name))
+            _mapped(f"{dst}/{f}", lines(f"{src}/{f}"), utt_map, 1, umap_name)
     if exists(f"{src}/segments"):
-        write(f"{dst}/segments", apply_map(lines(f"{src}/segments"), utt_map, field=1, map_name=umap_name))
+        _mapped(f"{dst}/segments", lines(f"{src}/segments"), utt_map, 1, umap_name)
         shutil.copyfile(f"{src}/wav.scp", f"{dst}/wav.scp")
     elif exists(f"{src}/wav.scp"):
-        write(f"{dst}/wav.scp", apply_map(lines(f"{src}/wav.scp"), utt_map, field=1, map_name=umap_name))
+        _mapped(f"{dst}/wav.scp", lines(f"{src}/wav.scp"), utt_map, 1, umap_name)
     if exists(f"{src}/reco2file_and_channel"):
         shutil.copyfile(f"{src}/reco2file_and_channel", f"{dst}/reco2file_and_channel")
     for f in ("text", "utt2dur", "utt2num_frames"):
         if exists(f"{src}/{f}"):
-            write(f"{dst}/{f}", apply_map(lines(f"{src}/{f}"), utt_map, field=1, map_name=umap_name))
+            _mapped(f"{dst}/{f}", lines(f"{src}/{f}"), utt_map, 1, umap_name)
     if exists(f"{src}/reco2dur"):
         if exists(f"{src}/segments"):
             shutil.copyfile(f"{src}/reco2dur", f"{dst}/reco2dur")
         else:
-            write(f"{dst}/reco2dur", apply_map(lines(f"{src}/reco2dur"), utt_map, field=1, map_name=umap_name))
+            _mapped(f"{dst}/reco2dur", lines(f"{src}/reco2dur"), utt_map, 1, umap_name)
     for f in ("spk2gender", "cmvn.scp"):
         if exists(f"{src}/{f}"):
-            write(f"{dst}/{f}", apply_map(lines(f"{src}/{f}"), spk_map, field=1, map_name=smap_name))
+            _mapped(f"{dst}/{f}", lines(f"{src}/{f}"), spk_map, 1, smap_name)
     for f in ("frame_shift", "stm", "glm", "ctm"):
         if exists(f"{src}/{f}"):
             shutil.copyfile(f"{src}/{f}", f"{dst}/{f}")
+    os.remove(umap_name)
+    os.remove(smap_name)
     con.out(f"{prog}: copied data from {src} to {dst}")
     for f in ("feats.scp", "cmvn.scp", "vad.scp", "utt2lang", "utt2uniq", "utt2dur", "utt2num_frames", "text",
               "wav.scp", "reco2file_and_channel", "frame_shift", "stm", "glm", "ctm"):

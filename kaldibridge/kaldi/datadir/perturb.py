@@ -136,6 +136,9 @@ def _perturb(factor: str, src: str, dst: str, spk_prefix_on: bool, con: Console,
     wav_src = lines(f"{src}/wav.scp") if exists(f"{src}/wav.scp") else []
     reco_map = [first(x) + b" " + up + first(x) + us for x in wav_src]
     umap, smap, rmap = f"{dst}/utt_map", f"{dst}/spk_map", f"{dst}/reco_map"
+    write(smap, spk_map)
+    write(umap, utt_map)
+    write(rmap, reco_map)
     if not exists(f"{src}/utt2uniq"):
         write(f"{dst}/utt2uniq", [up + first(x) + us + b" " + first(x) for x in lines(f"{src}/utt2spk")])
     else:
@@ -177,6 +180,8 @@ def _perturb(factor: str, src: str, dst: str, spk_prefix_on: bool, con: Console,
     if not exists(f"{src}/reco2dur"):
         get_reco2dur(src, console=con, prog=f"{sub}get_reco2dur.sh")
     write(f"{dst}/reco2dur", _divide(apply_map(lines(f"{src}/reco2dur"), reco_map, field=1, map_name=rmap), fac))
+    for m in (smap, umap, rmap):
+        os.remove(m)
     con.out(f"{prog}: generated speed-perturbed version of data in {src}, in {dst}")
     fix(dst, console=con)
     return validate(dst, no_feats=True, no_text=True, console=con)
