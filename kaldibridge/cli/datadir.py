@@ -19,6 +19,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
+from kaldibridge.errors import KaldiBridgeError
 from kaldibridge.kaldi.datadir._base import Console, PerlDie, enc, perl_die_status
 
 __all__ = ["main", "SCRIPTS", "COMMANDS"]
@@ -518,5 +519,8 @@ def main(argv: list[str]) -> int:
         sys.stdout.flush()
         sys.stderr.write(e.message)
         return e.status if e.status is not None else perl_die_status()
+    except KaldiBridgeError as e:  # e.g. a pipe refused or unreadable audio in a duration job
+        con.err(f"{head}: ERROR: {e}")
+        return 1
     finally:
         sys.stdout.flush()
