@@ -82,6 +82,9 @@ def _parse_options(prog: str, args: list[str], defaults: dict[str, str], con: Co
             raise _Exit(1)
         values[name] = new
         rest = rest[2:]
+    if "cmd" in values and values["cmd"] == "":
+        con.err(f"{prog}: empty argument to --cmd option")
+        raise _Exit(1)
     return values, rest
 
 
@@ -133,7 +136,9 @@ def _validate(prog: str, args: list[str], con: Console) -> int:
 def _fix(prog: str, args: list[str], con: Console) -> int:
     from kaldibridge.kaldi.datadir.fix import fix
 
-    opts, rest = _parse_options(prog, args, {"utt_extra_files": "", "spk_extra_files": ""}, con)
+    # the script sets cmd="$@" before parse_options.sh, which then rejects an empty $cmd
+    opts, rest = _parse_options(prog, args, {"utt_extra_files": "", "spk_extra_files": "", "cmd": " ".join(args)},
+                                con)
     if len(rest) != 1:
         return _usage(con, [
             "Usage: utils/data/fix_data_dir.sh <data-dir>",

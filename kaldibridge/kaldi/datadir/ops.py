@@ -154,6 +154,11 @@ def _subset(
         con.out(f"{prog}: you selected --shortest but no feats.scp exist.")
         raise ScriptExit(1)
     os.makedirs(dst, exist_ok=True)
+    for lst, target in ((spk_list, "spk2utt"), (utt_list, "utt2spk")):
+        if lst and not os.path.isfile(lst):
+            write(f"{dst}/{target}", [])  # the shell's redirection creates it before perl dies
+            con.err(f"Could not open id-list file {lst} at utils/filter_scp.pl line 57.")
+            raise ScriptExit(1)
     if spk_list:
         spk2utt = filter_scp(lines(spk_list), lines(f"{src}/spk2utt"))
         write(f"{dst}/spk2utt", spk2utt)
@@ -422,6 +427,8 @@ def _split(data: str, num: int, per_utt: bool, con: Console, prog: str) -> None:
     if num <= 0:
         con.out(f"Invalid num-split argument {num}")
         raise ScriptExit(1)
+    if not exists(f"{data}/utt2spk"):
+        con.err(f"cat: {data}/utt2spk: No such file or directory")
     nu = wc_l(f"{data}/utt2spk")
     if exists(f"{data}/feats.scp") and nu != wc_l(f"{data}/feats.scp"):
         con.out(f"** split_data.sh: warning, #lines is (utt2spk,feats.scp) is ({nu},{wc_l(f'{data}/feats.scp')}); you can ")
@@ -442,6 +449,10 @@ def _split(data: str, num: int, per_utt: bool, con: Console, prog: str) -> None:
     dirs = [f"{base}/{n}" for n in range(1, num + 1)]
     for d in dirs:
         os.makedirs(d, exist_ok=True)
+    if not exists(f"{data}/utt2spk"):
+        con.err(f"utils/split_scp.pl: Error opening {'input scp' if per_utt else 'utt2spk'} file {data}/utt2spk: "
+                "No such file or directory")
+        raise ScriptExit(1)
     utt2spk = lines(f"{data}/utt2spk")
     try:
         if per_utt:
