@@ -22,9 +22,6 @@ from kaldibridge.kaldi.options import OptionGroup, group, option
 
 __all__ = ["MfccOptions", "MfccComputer", "mfcc", "Mfcc"]
 
-_SQRT2 = f32(math.sqrt(2.0))
-
-
 @dataclass(frozen=True)
 class MfccOptions(OptionGroup):
     """Options of MFCC extraction (frame and mel-bank groups nested, flags flat)."""
@@ -98,8 +95,8 @@ class MfccComputer(FeatureComputer):
             feats = torch.cat([energy.unsqueeze(-1), feats[..., 1:]], dim=-1)
         if o.htk_compat:
             c0 = feats[..., :1]
-            if not o.use_energy:
-                c0 = c0 * _SQRT2
+            if not o.use_energy:  # Kaldi: float * M_SQRT2 in double, rounded back
+                c0 = (c0.to(torch.float64) * math.sqrt(2.0)).to(feats.dtype)
             feats = torch.cat([feats[..., 1:], c0], dim=-1)
         return feats
 
