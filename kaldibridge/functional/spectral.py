@@ -146,6 +146,7 @@ def half_complex_rfft(
     twiddles: tuple[torch.Tensor, torch.Tensor] | None = None,
     complex_fft: str = "torch",
     fft_tables: object | None = None,
+    ordered: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Real FFT computed as a complex FFT of half length plus a split step.
 
@@ -165,6 +166,9 @@ def half_complex_rfft(
             :func:`~kaldibridge.functional.srfft.mixed_radix_fft`).
         fft_tables: prebuilt ``kaldibridge.functional.srfft.fft_tables(n_fft // 2, ...)``
             for the ``"split_radix"`` mode (required under ``torch.compile``).
+        ordered: if false, skip the final reordering: bins come in the order given by
+            :func:`half_complex_rfft_order` (saves a copy when only a permutation-invariant
+            use such as a matrix product with permuted weights follows).
 
     Returns:
         ``(real, imag)``, each ``(..., n_fft // 2 + 1)``.
@@ -217,7 +221,17 @@ def half_complex_rfft(
     nyq = bri[0, ..., :1] - bri[1, ..., :1]
     zero = torch.zeros_like(zeroth)
     has_centre = 2 * q == half
-    mid = torch.stack([m_r[..., : q - 1], m_i[..., : q - 1]] if has_centre else [m_r, m_i]).flip(-1)
+    mid = torch.stack([m_r[..., : q - 1], m_i[..., : q - 1]] if has_centre else [m_r, m_i])
+    if ordered:
+        mid = mid.flip(-1)
     real = torch.cat([zeroth, a_r, mid[0], nyq], dim=-1)
     imag = torch.cat([zero, a_i, mid[1], zero], dim=-1)
     return real, imag
+
+
+def half_complex_rfft_order(n_fft: int) -> np.ndarray:
+    """Bin index at each position of :func:`half_complex_rfft` output with ``ordered=False``."""
+    half, q = n_fft // 2, n_fft // 4
+    has_centre = 2 * q == half
+    mirror = [half - k for k in range(1, q if has_centre else q + 1)]
+    return np.array([0, *range(1, q + 1), *mirror, half], dtype=np.int64)

@@ -30,6 +30,7 @@ from kaldibridge.functional.srfft import fft_tables
 from kaldibridge.functional.spectral import (
     FLT_EPSILON,
     half_complex_rfft,
+    half_complex_rfft_order,
     log_energy,
     preemphasis,
     recursive_twiddles,
@@ -174,6 +175,9 @@ class FeatureComputer:
             tw_re, tw_im = recursive_twiddles(fo.padded_window_size)
             base["twiddle_re"] = torch.from_numpy(tw_re.copy())
             base["twiddle_im"] = torch.from_numpy(tw_im.copy())
+            if "mel_t" in base:
+                order = torch.from_numpy(half_complex_rfft_order(fo.padded_window_size))
+                base["mel_t_unordered"] = base["mel_t"].index_select(0, order).contiguous()
             base["window"] = window_function(fo.window_type, fo.window_size, f32(fo.blackman_coeff), dtype=torch.float32)
             self._const_cache[base_key] = base
         out = {k: v.to(dtype=dtype, device=device) for k, v in base.items() if not k.startswith("_")}
@@ -351,7 +355,9 @@ def run_batch(
     return feats, counts
 
 
-def rfft(frames: torch.Tensor, n_fft: int, consts: Consts, mode: str = "kaldi") -> tuple[torch.Tensor, torch.Tensor]:
+def rfft(
+    frames: torch.Tensor, n_fft: int, consts: Consts, mode: str = "kaldi", ordered: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Kaldi's real FFT of windowed frames ``(..., n) -> (real, imag)`` each ``(..., n_fft/2+1)``.
 
     Kaldi: ``SplitRadixRealFft`` / ``RealFft``: a complex FFT of half length (here
@@ -362,16 +368,23 @@ def rfft(frames: torch.Tensor, n_fft: int, consts: Consts, mode: str = "kaldi") 
     ``torch.fft.fft`` (an order of magnitude faster; log energies of bins far below the
     frame's total energy then differ from Kaldi's by up to about 1e-3).
     """
+    tw = (consts["twiddle_re"], consts["twiddle_im"])
     if mode == "torch":
-        return half_complex_rfft(frames, n_fft, (consts["twiddle_re"], consts["twiddle_im"]), complex_fft="torch")
+        return half_complex_rfft(frames, n_fft, tw, complex_fft="torch", ordered=ordered)
     return half_complex_rfft(
-        frames, n_fft, (consts["twiddle_re"], consts["twiddle_im"]), complex_fft="split_radix", fft_tables=consts.get("_fft")
+        frames, n_fft, tw, complex_fft="split_radix", fft_tables=consts.get("_fft"), ordered=ordered
     )
 
 
-def power_spectrum(frames: torch.Tensor, n_fft: int, consts: Consts, power: bool = True, mode: str = "kaldi") -> torch.Tensor:
-    """Kaldi's ``ComputePowerSpectrum`` after :func:`rfft` (``re^2 + im^2``; sqrt if not power)."""
-    re, im = rfft(frames, n_fft, consts, mode)
+def power_spectrum(
+    frames: torch.Tensor, n_fft: int, consts: Consts, power: bool = True, mode: str = "kaldi", ordered: bool = True
+) -> torch.Tensor:
+    """Kaldi's ``ComputePowerSpectrum`` after :func:`rfft` (``re^2 + im^2``; sqrt if not power).
+
+    With ``ordered=False`` the bins come in the order of ``consts["mel_t_unordered"]``'s rows
+    (a permutation that saves a copy; use it only before a product with those weights).
+    """
+    re, im = rfft(frames, n_fft, consts, mode, ordered)
     p = re * re + im * im
     return p if power else torch.sqrt(p)
 

@@ -61,8 +61,8 @@ class FbankComputer(FeatureComputer):
         energy = raw_log_energy
         if o.use_energy and not o.raw_energy:
             energy = torch.log(torch.clamp_min((frames * frames).sum(-1), FLT_EPSILON))
-        spec = power_spectrum(frames, self.frame_opts.padded_window_size, consts, power=o.use_power, mode=self.fft_mode)
-        mel = torch.matmul(spec, consts["mel_t"])
+        spec = power_spectrum(frames, self.frame_opts.padded_window_size, consts, power=o.use_power, mode=self.fft_mode, ordered=False)
+        mel = torch.matmul(spec, consts["mel_t_unordered"])
         if o.use_log_fbank:
             mel = torch.log(torch.clamp_min(mel, FLT_EPSILON))
         if not o.use_energy:

@@ -82,8 +82,8 @@ class MfccComputer(FeatureComputer):
         energy = raw_log_energy
         if o.use_energy and not o.raw_energy:
             energy = torch.log(torch.clamp_min((frames * frames).sum(-1), FLT_EPSILON))
-        spec = power_spectrum(frames, self.frame_opts.padded_window_size, consts, mode=self.fft_mode)
-        mel = torch.log(torch.clamp_min(torch.matmul(spec, consts["mel_t"]), FLT_EPSILON))
+        spec = power_spectrum(frames, self.frame_opts.padded_window_size, consts, mode=self.fft_mode, ordered=False)
+        mel = torch.log(torch.clamp_min(torch.matmul(spec, consts["mel_t_unordered"]), FLT_EPSILON))
         feats = torch.matmul(mel, consts["dct_t"])
         if "lifter" in consts:
             feats = feats * consts["lifter"]

@@ -84,8 +84,8 @@ class PlpComputer(FeatureComputer):
         energy = raw_log_energy
         if o.use_energy and not o.raw_energy:
             energy = torch.log(torch.clamp_min((frames * frames).sum(-1), FLT_MIN))
-        spec = power_spectrum(frames, self.frame_opts.padded_window_size, consts, mode=self.fft_mode)
-        mel = torch.matmul(spec, consts["mel_t"]) * consts["loudness"]
+        spec = power_spectrum(frames, self.frame_opts.padded_window_size, consts, mode=self.fft_mode, ordered=False)
+        mel = torch.matmul(spec, consts["mel_t_unordered"]) * consts["loudness"]
         # powf is (nearly always) correctly rounded: evaluate in float64 and round once
         mel = torch.pow(mel.to(torch.float64), f32(o.compress_factor)).to(frames.dtype)
         dup = torch.cat([mel[..., :1], mel, mel[..., -1:]], dim=-1)
