@@ -6,7 +6,8 @@
   in ``_SNR_FLOOR_OVERRIDES``.
 - decision: the same cut points; the retained samples equal the input slice.
 - error: the same kind of failure (usage error for exit 1, refusal for exit 2).
-- text / random: not implemented yet (xfail with the reason).
+- random (dither): exact, since the generator is seeded like ``sox -R``.
+- text (stat, stats): not implemented yet (xfail with the reason).
 Cases using an effect that is not implemented yet are reported as xfail naming the effect.
 """
 
@@ -73,8 +74,6 @@ def test_sox_case(case: dict) -> None:
         pytest.xfail(f"effect {', '.join(sorted(set(missing)))} not implemented yet, issue #9")
     if kind == "text":
         pytest.xfail("text effects (stat, stats) not implemented yet, issue #9")
-    if kind == "random":
-        pytest.xfail("dither output is random; only a statistical check makes sense, not implemented yet, issue #9")
     if kind == "error":
         expected = EffectUsageError if case["exit_code"] == 1 else EffectRefusedError
         with pytest.raises(expected):
@@ -85,7 +84,8 @@ def test_sox_case(case: dict) -> None:
     ref, ref_sr = _read_ref(case)
     assert sr == ref_sr == case["sample_rate_out"]
     assert got.shape == ref.shape, f"shape {got.shape} != sox {ref.shape}"
-    if kind in ("exact", "iir", "fir"):
+    if kind in ("exact", "iir", "fir", "random"):
+        # random: dither reproduces `sox -R`'s seeded generator, so it matches exactly
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-5)
     elif kind in ("resample", "algorithmic"):
         floor = _SNR_FLOOR_OVERRIDES.get(case["name"], _SNR_FLOOR_DB)
