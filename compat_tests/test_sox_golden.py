@@ -7,7 +7,7 @@
 - decision: the same cut points; the retained samples equal the input slice.
 - error: the same kind of failure (usage error for exit 1, refusal for exit 2).
 - random (dither): exact, since the generator is seeded like ``sox -R``.
-- text (stat, stats): not implemented yet (xfail with the reason).
+- text (stat): the report equals sox's stderr exactly (``stats`` is not implemented).
 Cases using an effect that is not implemented yet are reported as xfail naming the effect.
 """
 
@@ -73,7 +73,10 @@ def test_sox_case(case: dict) -> None:
     if missing:
         pytest.xfail(f"effect {', '.join(sorted(set(missing)))} not implemented yet, issue #9")
     if kind == "text":
-        pytest.xfail("text effects (stat, stats) not implemented yet, issue #9")
+        reports: list[str] = []
+        apply_effects_file(GOLDEN / case["input"], case["effects"], reports=reports)
+        assert "".join(reports) == (GOLDEN / case["text_output"]).read_text()
+        return
     if kind == "error":
         expected = EffectUsageError if case["exit_code"] == 1 else EffectRefusedError
         with pytest.raises(expected):

@@ -8,7 +8,7 @@ Errors: :class:`EffectUsageError` (invalid arguments, ``sox`` exit 1) and
 :class:`kaldibridge.errors.OptionError`.
 """
 
-from kaldibridge.sox import _basic, _bend, _compand, _dither, _filters, _misc, _mod, _reverb, _silence, _stretch, _tempo, _vad  # noqa: F401  (register effects)
+from kaldibridge.sox import _basic, _bend, _compand, _dither, _filters, _misc, _mod, _reverb, _silence, _stat, _stretch, _tempo, _vad  # noqa: F401  (register effects)
 from kaldibridge.sox import rate as _rate  # noqa: F401
 from kaldibridge.sox._api import apply_effects_file, apply_effects_tensor, build_chain, effect_names
 from kaldibridge.sox._args import EffectRefusedError, EffectUsageError

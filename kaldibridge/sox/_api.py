@@ -73,6 +73,7 @@ def apply_effects_tensor(
     output_sample_rate: int | None = None,
     *,
     precision: int | None = None,
+    reports: list[str] | None = None,
 ) -> tuple[torch.Tensor, int]:
     """Run a SoX effects chain on a tensor, the way the ``sox`` program runs it.
 
@@ -99,6 +100,8 @@ def apply_effects_tensor(
         precision: significant bits of the input as sox would see the file (16 for
             16-bit PCM); used by the level detectors of ``silence``. Default from the
             dtype: int16 16, float32 24, otherwise 32.
+        reports: if given, the text that reporting effects (``stat``) print is appended
+            to it, one string per effect and batch item (it is also logged at INFO).
 
     Returns:
         ``(waveform, sample_rate)``: float32 (float64 if the input was float64), same
@@ -134,6 +137,8 @@ def apply_effects_tensor(
         st = _run(eff, st, ctx)
     for eff in chain[split:]:
         st = _run(eff, st, ctx)
+    if reports is not None:
+        reports.extend(ctx.reports)
     y = st.x
     out_dtype = torch.float64 if waveform.dtype == torch.float64 else torch.float32
     y = y.to(out_dtype)
@@ -188,6 +193,8 @@ def apply_effects_file(
     channels_first: bool = True,
     format: str | None = None,  # noqa: A002 - torchaudio's keyword
     output_sample_rate: int | None = None,
+    *,
+    reports: list[str] | None = None,
 ) -> tuple[torch.Tensor, int]:
     """Load an audio file and run a SoX effects chain on it (see :func:`apply_effects_tensor`).
 
@@ -199,6 +206,7 @@ def apply_effects_file(
         channels_first: ``(channels, time)`` if True else ``(time, channels)``.
         format: container/codec hint passed to the loader.
         output_sample_rate: the output rate (``sox -r``); default: the input rate.
+        reports: collects the text of reporting effects (see :func:`apply_effects_tensor`).
 
     Returns:
         ``(waveform, sample_rate)``.
@@ -227,7 +235,7 @@ def apply_effects_file(
         wav = torch.from_numpy(data.T.copy())
     y, rate = apply_effects_tensor(wav.to(torch.float64) if wav.dtype == torch.float64 else wav, sr, effects,
                                    channels_first=True, output_sample_rate=output_sample_rate,
-                                   precision=precision)
+                                   precision=precision, reports=reports)
     y = y.to(torch.float32)
     if not normalize:
         y = torch.round(y.to(torch.float64) * _SCALE).clamp(-_SCALE, _SCALE - 1).to(torch.int32)

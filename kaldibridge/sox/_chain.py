@@ -70,6 +70,12 @@ class Context:
     out_rate: float
     out_channels: int
     warnings: list[str] = field(default_factory=list)
+    reports: list[str] = field(default_factory=list)
+
+    def report(self, effect: str, text: str) -> None:
+        """Text an effect prints (``stat``): logged at INFO and collected."""
+        self.reports.append(text)
+        LOGGER.info("%s report:\n%s", effect, text)
 
     def warn(self, effect: str, message: str) -> None:
         text = f"{effect}: {message}"
