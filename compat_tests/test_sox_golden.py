@@ -7,7 +7,7 @@
 - decision: the same cut points; the retained samples equal the input slice.
 - error: the same kind of failure (usage error for exit 1, refusal for exit 2).
 - random (dither): exact, since the generator is seeded like ``sox -R``.
-- text (stat): the report equals sox's stderr exactly (``stats`` is not implemented).
+- text (stat, stats): the report equals sox's stderr exactly.
 Cases using an effect that is not implemented yet are reported as xfail naming the effect.
 """
 

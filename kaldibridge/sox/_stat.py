@@ -109,3 +109,174 @@ class Stat(Effect):
             else:
                 lines.append("\nCan't guess the type")
         return "\n".join(lines) + "\n"
+
+
+def _sigfigs3(number: float) -> str:
+    """SoX's ``lsx_sigfigs3``: three significant figures with k/M/G... suffixes."""
+    symbols = "\0kMGTPEZY"
+    text = "%#.3g" % number
+    m = __import__("re").match(r"(\d+)(?:\.(\d+))?(?:e\+?(\d+))?$", text)
+    if not m:
+        return text
+    a = int(m.group(1))
+    b = int(m.group(2)) if m.group(2) else 0
+    if m.group(3) is None:
+        if m.group(2) is not None and b:
+            return text
+        c = 2
+    else:
+        c = int(m.group(3))
+        a = 100 * a + b
+    if c < len(symbols) * 3 - 3:
+        sym = symbols[c // 3]
+        sym = "" if sym == "\0" else sym
+        if c % 3 == 0:
+            return "%u.%02u%s" % (a // 100, a % 100, sym)
+        if c % 3 == 1:
+            return "%u.%u%s" % (a // 10, a % 10, sym)
+        return "%u%s" % (a, sym)
+    return text
+
+
+def _db(x: float) -> float:
+    return math.log10(x) * 20 if x > 0 else -math.inf
+
+
+class _ChanStats:
+    def __init__(self, ints: np.ndarray, rate: float, tc: float) -> None:
+        d = ints / 2.0**31
+        self.n = d.size
+        self.min = float(d.min())
+        self.max = float(d.max())
+        self.min_count, self.min_runs = self._runs(d == self.min)
+        self.max_count, self.max_runs = self._runs(d == self.max)
+        self.sigma_x = float(d.sum())
+        self.sigma_x2 = float((d * d).sum())
+        mult = math.exp(-1 / tc / rate)
+        tc_samples = int(5 * tc * rate + 0.5)
+        from kaldibridge.functional.filtering import lfilter
+        import torch
+
+        avg = lfilter(torch.from_numpy(d * d), [1 - mult], [1.0, -mult]).numpy()
+        tail = avg[tc_samples:]
+        if self.n < tc_samples or tail.size == 0:
+            self.min_s2 = self.max_s2 = self.sigma_x2 / self.n
+        else:
+            self.min_s2 = min(2.0, float(tail.min()))
+            self.max_s2 = max(0.0, float(tail.max()))
+        self.mask = int(np.bitwise_or.reduce(ints.astype(np.int64) & 0xFFFFFFFF)) if self.n else 0
+
+    @staticmethod
+    def _runs(flags: np.ndarray) -> tuple[int, float]:
+        count = int(flags.sum())
+        if not count:
+            return 0, 0.0
+        f = np.concatenate([[False], flags, [False]]).astype(np.int8)
+        edges = np.diff(f)
+        starts = np.nonzero(edges == 1)[0]
+        ends = np.nonzero(edges == -1)[0]
+        return count, float(((ends - starts).astype(np.float64) ** 2).sum())
+
+
+def _bit_depth(mask: int, mn: float, mx: float) -> tuple[int, int]:
+    result = 32
+    while result and not (mask & 1):
+        result -= 1
+        mask >>= 1
+    x = result
+    low = -max(abs(mn), abs(mx))
+    v = low * 2.0**31
+    s = int(-(2**31)) if v <= -(2.0**31) - 0.5 else int(math.floor(v + 0.5)) if v >= 0 else -int(math.floor(-v + 0.5))
+    m = (s << 1) & 0xFFFFFFFF
+    while result and (m & 0x80000000):
+        result -= 1
+        m = (m << 1) & 0xFFFFFFFF
+    return result, x
+
+
+@register("stats")
+class Stats(Effect):
+    usage_text = "[-b bits|-x bits|-s scale] [-w window-time]"
+    modify_only = True
+
+    def __init__(self, name: str, args: list[str]) -> None:
+        super().__init__(name, args)
+        from kaldibridge.sox._args import numeric
+
+        self.tc = 0.05
+        self.scale = 1.0
+        rest = list(args)
+        while rest:
+            tok = rest.pop(0)
+            if tok in ("-w", "-s") and rest:
+                if tok == "-w":
+                    self.tc = numeric(name, rest.pop(0), "time_constant", 0.01, 10)
+                else:
+                    self.scale = numeric(name, rest.pop(0), "scale", -99, 99)
+            else:
+                raise EffectUsageError(name, f"unsupported option {tok!r}")
+
+    def _out(self, x: float) -> str:
+        return " %9.*f" % (6 if abs(self.scale) < 10 else 5, self.scale * x)
+
+    def apply(self, st: Stream, ctx: Context) -> Stream:
+        for b in range(st.x.shape[0]):
+            ints = np.round(st.x[b].cpu().numpy() * 2.0**31)
+            chans = [_ChanStats(ints[c], st.rate, self.tc) for c in range(ints.shape[0])]
+            ctx.report(self.name, self._report(chans, st.rate))
+        return st
+
+    def _report(self, q: list[_ChanStats], rate: float) -> str:
+        flows = len(q)
+        n = flows if flows > 1 else 0
+        mn = min([2.0] + [c.min for c in q])
+        mx = max([-2.0] + [c.max for c in q])
+        min_s2 = min([2.0] + [c.min_s2 for c in q])
+        max_s2 = max([0.0] + [c.max_s2 for c in q])
+        sx = sum(c.sigma_x for c in q)
+        sx2 = sum(c.sigma_x2 for c in q)
+        num = sum(c.n for c in q)
+        mask = 0
+        max_sx = 0.0
+        for c in q:
+            mask |= c.mask
+            if abs(c.sigma_x) > abs(max_sx):
+                max_sx = c.sigma_x
+        min_count = sum(c.min_count for c in q)
+        max_count = sum(c.max_count for c in q)
+        runs = sum(c.min_runs + c.max_runs for c in q)
+        avg_peak = sum(max(-c.min, c.max) for c in q) / flows
+        p = q[0]
+        out = ""
+        if n == 2:
+            out += "             Overall     Left      Right\n"
+        elif n:
+            out += "             Overall" + "".join("     Ch%-3i" % (i + 1) for i in range(n)) + "\n"
+        out += "DC offset " + self._out(max_sx / p.n) + "".join(self._out(c.sigma_x / c.n) for c in q[:n])
+        out += "\nMin level " + self._out(mn) + "".join(self._out(c.min) for c in q[:n])
+        out += "\nMax level " + self._out(mx) + "".join(self._out(c.max) for c in q[:n])
+        out += "\nPk lev dB %10.2f" % _db(max(-mn, mx)) + "".join("%10.2f" % _db(max(-c.min, c.max)) for c in q[:n])
+        out += "\nRMS lev dB%10.2f" % _db(math.sqrt(sx2 / num)) + "".join("%10.2f" % _db(math.sqrt(c.sigma_x2 / c.n)) for c in q[:n])
+        out += "\nRMS Pk dB %10.2f" % _db(math.sqrt(max_s2)) + "".join("%10.2f" % _db(math.sqrt(c.max_s2)) for c in q[:n])
+        out += "\nRMS Tr dB "
+        out += ("%10.2f" % _db(math.sqrt(min_s2))) if min_s2 != 1 else "         -"
+        out += "".join(("%10.2f" % _db(math.sqrt(c.min_s2))) if c.min_s2 != 1 else "         -" for c in q[:n])
+        if flows > 1:
+            out += "\nCrest factor       -"
+        else:
+            out += "\nCrest factor %7.2f" % (avg_peak / math.sqrt(sx2 / num) if sx2 else 1)
+        out += "".join("%10.2f" % (max(-c.min, c.max) / math.sqrt(c.sigma_x2 / c.n) if c.sigma_x2 else 1) for c in q[:n])
+        out += "\nFlat factor%9.2f" % _db(runs / (min_count + max_count))
+        out += "".join(" %9.2f" % _db((c.min_runs + c.max_runs) / (c.min_count + c.max_count)) for c in q[:n])
+        out += "\nPk count   %9s" % _sigfigs3((min_count + max_count) / flows)
+        out += "".join(" %9s" % _sigfigs3(float(c.min_count + c.max_count)) for c in q[:n])
+        b1, b2 = _bit_depth(mask, mn, mx)
+        out += "\nBit-depth      %2u/%-2u" % (b1, b2)
+        for c in q[:n]:
+            b1, b2 = _bit_depth(c.mask, c.min, c.max)
+            out += "     %2u/%-2u" % (b1, b2)
+        out += "\nNum samples%9s" % _sigfigs3(float(p.n))
+        out += "\nLength s   %9.3f" % (p.n / rate)
+        out += "\nScale max " + self._out(1.0)
+        out += "\nWindow s   %9.3f" % self.tc
+        return out + "\n"
