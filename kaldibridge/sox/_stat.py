@@ -1,4 +1,4 @@
-"""SoX's ``stat``: amplitude and delta statistics, reported as text (audio passes through).
+"""SoX's ``stat`` and ``stats``: statistics reported as text (audio passes through).
 
 The report is SoX's text, line for line; it is logged at INFO level on the
 ``kaldibridge.sox`` logger and appended to the ``reports`` list given to
@@ -8,8 +8,12 @@ The report is SoX's text, line for line; it is logged at INFO level on the
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
+import torch
+
+from kaldibridge.functional.filtering import lfilter
 
 from kaldibridge.sox._args import EffectUsageError, c_double_prefix
 from kaldibridge.sox._chain import Context, Effect, Stream, register
@@ -115,7 +119,7 @@ def _sigfigs3(number: float) -> str:
     """SoX's ``lsx_sigfigs3``: three significant figures with k/M/G... suffixes."""
     symbols = "\0kMGTPEZY"
     text = "%#.3g" % number
-    m = __import__("re").match(r"(\d+)(?:\.(\d+))?(?:e\+?(\d+))?$", text)
+    m = re.match(r"(\d+)(?:\.(\d+))?(?:e\+?(\d+))?$", text)
     if not m:
         return text
     a = int(m.group(1))
@@ -154,9 +158,6 @@ class _ChanStats:
         self.sigma_x2 = float((d * d).sum())
         mult = math.exp(-1 / tc / rate)
         tc_samples = int(5 * tc * rate + 0.5)
-        from kaldibridge.functional.filtering import lfilter
-        import torch
-
         avg = lfilter(torch.from_numpy(d * d), [1 - mult], [1.0, -mult]).numpy()
         tail = avg[tc_samples:]
         if self.n < tc_samples or tail.size == 0:
