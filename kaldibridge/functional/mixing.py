@@ -66,8 +66,9 @@ def _impulse_response(b: Sequence[float], a: Sequence[float], n: int, device: to
     """Impulse response of ``b(z) / a(z)`` as a float64 tensor of at most ``n`` samples."""
     if float(a[0]) == 0.0:
         raise OptionError("the leading denominator coefficient a[0] must be non-zero")
-    values = _constant_impulse_response(tuple(float(v) for v in b), tuple(float(v) for v in a), n)
-    return torch.tensor(values, dtype=torch.float64, device=device)
+    cap = 1 << max(n - 1, 0).bit_length()  # few cache keys across signal lengths
+    values = _constant_impulse_response(tuple(float(v) for v in b), tuple(float(v) for v in a), cap)
+    return torch.tensor(values[:n], dtype=torch.float64, device=device)
 
 
 def _iir_filter(x: Tensor, b: Sequence[float], a: Sequence[float]) -> Tensor:
@@ -137,7 +138,8 @@ def deemphasis(waveform: Tensor, coeff: float = 0.97) -> Tensor:
     """De-emphasis ``y[t] = x[t] + coeff * y[t - 1]`` (inverse of :func:`preemphasis`).
 
     Computed exactly as an FFT convolution with the geometric impulse response ``coeff ** n``
-    in float64.
+    in float64 (the response is built once per coefficient and cached; for ``coeff`` very
+    close to 1 it is as long as the signal).
 
     Args:
         waveform: Signals, shape ``(..., time)``.
