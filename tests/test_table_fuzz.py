@@ -55,7 +55,9 @@ VALUES = {
     "token": keys,
     "token_vector": st.lists(keys, max_size=4),
     "htk_matrix": mats(),
+    "sphinx_matrix": st.integers(0, 5).flatmap(lambda n: hnp.arrays(np.float32, (n, 13), elements=finite32)),
 }
+BINARY_ONLY = ("htk_matrix", "sphinx_matrix")
 
 
 def _stream(data: bytes) -> InputStream:
@@ -97,8 +99,8 @@ def _same(holder_name: str, a, b, text: bool) -> bool:
 @pytest.mark.parametrize("holder_name", sorted(VALUES))
 @pytest.mark.parametrize("binary", [True, False])
 def test_holder_roundtrip(holder_name: str, binary: bool) -> None:
-    if holder_name == "htk_matrix" and not binary:
-        pytest.skip("HTK matrices are binary only")
+    if holder_name in BINARY_ONLY and not binary:
+        pytest.skip("HTK and Sphinx matrices are binary only")
     holder = get_holder(holder_name)
 
     @prop_settings
@@ -167,7 +169,7 @@ def test_fuzz_parsers(holder_name: str) -> None:
     @fuzz_settings
     @given(st.lists(st.tuples(keys, gen), min_size=1, max_size=2), st.booleans(), st.data())
     def check(entries, binary, data) -> None:
-        if holder_name == "htk_matrix":
+        if holder_name in BINARY_ONLY:
             binary = True
         raw = b"".join(k.encode() + b" " + holder.write(v, binary) for k, v in entries)
         bad = _mutate(raw, data.draw)

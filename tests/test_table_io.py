@@ -25,7 +25,9 @@ from kaldibridge.kaldi.table import (
     load_scp,
     read_mat,
     read_object,
+    read_integer_vector,
     read_vec,
+    write_integer_vector,
     write_mat,
     write_vec,
 )
@@ -420,3 +422,41 @@ def test_mixed_archive_fast_paths_match_general_reader(tmp_path: Path) -> None:
         for k, _ in SequentialTableReader(f"ark:cat {p} |"):
             seen.append(k)
     assert seen == [f"k{i}" for i in range(12)]
+
+
+def test_sphinx_matrix_holder(tmp_path: Path) -> None:
+    # Hand-built Sphinx file: big-endian int32 count of floats, then big-endian float32.
+    vals = np.arange(26, dtype=np.float32) / 4
+    raw = struct.pack(">i", 26) + vals.astype(">f4").tobytes()
+    (tmp_path / "a.sph").write_bytes(raw)
+    (tmp_path / "s.scp").write_text(f"u1 {tmp_path / 'a.sph'}\n")
+    got = dict(SequentialTableReader(f"scp:{tmp_path / 's.scp'}", "sphinx_matrix"))
+    assert got["u1"].dtype == np.float32
+    assert np.array_equal(got["u1"], vals.reshape(2, 13))
+    with TableWriter(f"ark:{tmp_path / 'o.ark'}", "sphinx_matrix") as w:
+        w.write("u1", got["u1"])
+    assert (tmp_path / "o.ark").read_bytes() == b"u1 " + raw
+    (tmp_path / "b.sph").write_bytes(struct.pack(">i", 14) + bytes(56))
+    with pytest.raises(FormatError, match="inconsistent"):
+        read_object(str(tmp_path / "b.sph"), "sphinx_matrix")
+    (tmp_path / "c.sph").write_bytes(struct.pack(">i", 13 * 1000) + bytes(52))
+    with pytest.raises(FormatError, match="bytes are left"):
+        read_object(str(tmp_path / "c.sph"), "sphinx_matrix")
+
+
+def test_integer_vector_single_file_format(tmp_path: Path) -> None:
+    # ReadIntegerVector's binary layout: "\0B", size byte 4, int32 count, raw int32 values.
+    p = tmp_path / "v.bin"
+    write_integer_vector(str(p), [3, -1, 7])
+    assert p.read_bytes() == b"\0B\x04" + struct.pack("<iiii", 3, 3, -1, 7)
+    assert read_integer_vector(str(p)).tolist() == [3, -1, 7]
+    write_integer_vector(str(p), np.array([5, 6]), binary=False)
+    assert p.read_text() == "[ 5 6 ]\n"
+    assert read_integer_vector(str(p)).dtype == np.int32
+    assert read_integer_vector(str(p)).tolist() == [5, 6]
+    p.write_bytes(b"\0B\x04" + struct.pack("<i", 5) + bytes(8))
+    with pytest.raises(FormatError, match="cut short"):
+        read_integer_vector(str(p))
+    p.write_text("[ 1 x ]")
+    with pytest.raises(FormatError, match="not an int32"):
+        read_integer_vector(str(p))

@@ -10,7 +10,6 @@ same arguments, flags, log messages and exit statuses. The work is done by
 from __future__ import annotations
 
 import math
-import struct
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -27,10 +26,10 @@ from kaldibridge.cli.common import (
     write_single,
 )
 from kaldibridge.cli.framework import Tool, ToolContext
-from kaldibridge.errors import FormatError, KaldiFatalError
+from kaldibridge.errors import KaldiFatalError
 from kaldibridge.kaldi.options import OptionGroup, option
 from kaldibridge.kaldi.options.parse import escape_arg
-from kaldibridge.kaldi.table import Holder, is_rspecifier, is_wspecifier
+from kaldibridge.kaldi.table import is_rspecifier, is_wspecifier
 
 
 def _binary_option(help_text: str = "Write single objects in binary form (tables follow their wspecifier).") -> Any:
@@ -71,38 +70,6 @@ class CopyFeatsOptions(OptionGroup):
     write_num_frames: str = option("", "Also write each utterance's frame count to this wspecifier, e.g. ark,t:utt2num_frames.")
 
 
-class SphinxMatrixHolder(Holder):
-    """CMU Sphinx feature files as table values (``copy-feats --sphinx-in``).
-
-    A file is a big-endian int32 count of floats followed by that many big-endian float32
-    values, ``feat_dim`` (13) per frame. Values are float32 ``(frames, feat_dim)`` arrays.
-
-    Kaldi: ``SphinxMatrixHolder<13>``.
-    """
-
-    name = "sphinx_matrix"
-
-    def __init__(self, feat_dim: int = 13) -> None:
-        self.feat_dim = feat_dim
-
-    def read(self, s: Any) -> np.ndarray:
-        start = s.pos
-        (count,) = struct.unpack(">i", s.read_exact(4, "Sphinx feature count"))
-        if count < 0 or count % self.feat_dim:
-            raise FormatError(
-                f"{s.name!r} at offset {start}: Sphinx feature count {count} is inconsistent with "
-                f"vector length {self.feat_dim}"
-            )
-        data = s.read_array(count, ">f4", "Sphinx features")
-        return data.astype(np.float32).reshape(count // self.feat_dim, self.feat_dim)
-
-    def write(self, value: Any, binary: bool = True) -> bytes:
-        if not binary:
-            raise FormatError("Sphinx features cannot be written in text mode")
-        m = np.asarray(value, dtype=">f4")
-        return struct.pack(">i", m.size) + np.ascontiguousarray(m).tobytes()
-
-
 def _copy_feats(ctx: ToolContext) -> int:
     o: CopyFeatsOptions = ctx.opts(CopyFeatsOptions)
     src, dst = ctx.args
@@ -112,7 +79,7 @@ def _copy_feats(ctx: ToolContext) -> int:
         if o.htk_in:
             holder: Any = "htk_matrix"
         elif o.sphinx_in:
-            holder = SphinxMatrixHolder()
+            holder = "sphinx_matrix"
         else:
             holder = "matrix"
         if o.compress:

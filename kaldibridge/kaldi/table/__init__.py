@@ -47,7 +47,12 @@ Holders (the ``holder=`` argument; Kaldi's names in brackets):
 ``wave``               ``WaveData`` from :mod:`kaldibridge.kaldi.wave`, a RIFF file per entry
                        [``WaveHolder``]
 ``htk_matrix``         ``(matrix, HtkHeader)``; ``--output-format=htk`` [``HtkMatrixHolder``]
+``sphinx_matrix``      float32 ``(frames, 13)``; CMU Sphinx feature files, binary only
+                       (``copy-feats --sphinx-in``) [``SphinxMatrixHolder<13>``]
 =====================  ======================================================================
+
+Single int32 vector files (``ReadIntegerVector``/``WriteIntegerVector``, a format unlike the
+``int_vector`` table entries): :func:`read_integer_vector`, :func:`write_integer_vector`.
 
 Readers return numpy arrays, or torch tensors with ``as_torch=True``; every value is freshly
 allocated. Text output uses Kaldi's formatting (7 significant digits).
@@ -60,9 +65,11 @@ from kaldibridge.kaldi.table.helpers import (
     load_ark,
     load_scp,
     read_int_vec,
+    read_integer_vector,
     read_mat,
     read_vec,
     save_ark,
+    write_integer_vector,
     write_mat,
     write_vec,
 )
@@ -118,6 +125,8 @@ __all__ = [
     "read_int_vec",
     "write_mat",
     "write_vec",
+    "read_integer_vector",
+    "write_integer_vector",
     "load_ark",
     "load_scp",
     "save_ark",

@@ -1,15 +1,22 @@
 """Small kaldiio-shaped helpers over the table readers and writers.
 
 ``read_mat``/``read_vec``/``write_mat``/``write_vec`` handle single objects;
-``load_ark``/``load_scp`` and ``ReadHelper``/``WriteHelper`` handle tables. Names and
+``load_ark``/``load_scp`` and ``ReadHelper``/``WriteHelper`` handle tables.
+``read_integer_vector``/``write_integer_vector`` handle Kaldi's single-file int32 vector
+format (``ReadIntegerVector``/``WriteIntegerVector``), which differs from the archive holder's. Names and
 call styles follow kaldiio so its users feel at home; the implementations are
 kaldibridge's own.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
+
+import numpy as np
+
+from kaldibridge.errors import FormatError
 
 from kaldibridge.kaldi.table.readers import (
     RandomAccessTableReader,
@@ -17,6 +24,7 @@ from kaldibridge.kaldi.table.readers import (
     read_object,
 )
 from kaldibridge.kaldi.table.writers import TableWriter, write_object
+from kaldibridge.kaldi.table.xfilename import open_rx, open_wx
 
 __all__ = [
     "read_mat",
@@ -29,6 +37,8 @@ __all__ = [
     "save_ark",
     "ReadHelper",
     "WriteHelper",
+    "read_integer_vector",
+    "write_integer_vector",
 ]
 
 
@@ -153,3 +163,80 @@ def WriteHelper(  # noqa: N802 - kaldiio's name
             wspecifier, "compressed_matrix", allow_pipes=allow_pipes, method=compression_method
         )
     return TableWriter(wspecifier, holder, allow_pipes=allow_pipes)
+
+
+_INT_TOKEN = re.compile(rb"[+-]?[0-9]+")
+
+
+def read_integer_vector(rxfilename: str, *, allow_pipes: bool | None = None) -> np.ndarray:
+    """Reads a single int32 vector file, e.g. the ``--indices`` files some tools take.
+
+    This is not the ``int_vector`` table format (whose binary form has a size byte before
+    every element): binary is ``\\0B``, the size byte 4, an int32 count and then the raw
+    little-endian int32 values; text is ``[ 1 2 3 ]``.
+
+    Args:
+        rxfilename: path, ``-``, ``"cmd |"`` or ``file:OFFSET``.
+        allow_pipes: ``False`` refuses shell pipes.
+
+    Returns:
+        ``(dim,)`` int32 array (freshly allocated).
+
+    Raises:
+        FormatError: the content is not an integer vector (message: file, offset).
+
+    Kaldi: ``ReadIntegerVector`` (``src/base/io-funcs-inl.h``).
+    """
+    with open_rx(rxfilename, allow_pipes=allow_pipes) as stream:
+        data = stream.read(-1)
+    if data[:2] == b"\0B":
+        if len(data) < 3 or data[2] != 4:
+            saw = data[2] if len(data) > 2 else -1
+            raise FormatError(
+                f"{rxfilename}: expected an int32 vector (size byte 4), saw {saw} at offset 2"
+            )
+        if len(data) < 7:
+            raise FormatError(f"{rxfilename}: int32 vector cut short in its size at offset 3")
+        count = int(np.frombuffer(data, "<i4", 1, 3)[0])
+        if count < 0 or len(data) < 7 + 4 * count:
+            raise FormatError(
+                f"{rxfilename}: int32 vector of {count} elements at offset 3 is cut short or invalid "
+                f"({len(data)} bytes in all)"
+            )
+        return np.frombuffer(data, "<i4", count, 7).astype(np.int32)
+    body = data.lstrip()
+    end = body.find(b"]")
+    if not body.startswith(b"[") or end < 0:
+        raise FormatError(f"{rxfilename}: expected an integer vector in brackets, [ 1 2 3 ]")
+    tokens = body[1:end].split()
+    bad = next(
+        (t for t in tokens if not _INT_TOKEN.fullmatch(t) or not -(2**31) <= int(t) < 2**31), None
+    )
+    if bad is not None:
+        shown = bad.decode("latin-1")
+        raise FormatError(f"{rxfilename}: {shown!r} is not an int32 in an integer vector")
+    return np.array([int(t) for t in tokens], dtype=np.int32)
+
+
+def write_integer_vector(
+    wxfilename: str, vec: Any, *, binary: bool = True, allow_pipes: bool | None = None
+) -> None:
+    """Writes a single int32 vector file (the format of :func:`read_integer_vector`).
+
+    Args:
+        wxfilename: path, ``-`` or ``"| cmd"``.
+        vec: integer values, any shape (flattened), e.g. a list, numpy array or tensor.
+        binary: binary (default) or text ``[ 1 2 3 ]`` form.
+        allow_pipes: ``False`` refuses shell pipes.
+
+    Kaldi: ``WriteIntegerVector``.
+    """
+    if hasattr(vec, "detach") and hasattr(vec, "cpu"):
+        vec = vec.detach().cpu().numpy()
+    v = np.ascontiguousarray(vec, dtype="<i4").reshape(-1)
+    if binary:
+        data = b"\0B\x04" + np.int32(v.size).astype("<i4").tobytes() + v.tobytes()
+    else:
+        data = ("[ " + "".join(f"{x} " for x in v.tolist()) + "]\n").encode("ascii")
+    with open_wx(wxfilename, allow_pipes=allow_pipes) as stream:
+        stream.write(data)

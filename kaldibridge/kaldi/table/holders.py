@@ -46,6 +46,7 @@ __all__ = [
     "ScalarHolder",
     "WaveHolder",
     "HtkMatrixHolder",
+    "SphinxMatrixHolder",
     "format_float",
     "is_token",
 ]
@@ -906,6 +907,46 @@ class HtkMatrixHolder(Holder):
         return value
 
 
+class SphinxMatrixHolder(Holder):
+    """``sphinx_matrix``: CMU Sphinx feature files as table values (``copy-feats --sphinx-in``).
+
+    A file is a big-endian int32 count of floats followed by that many big-endian float32
+    values, ``feat_dim`` (13 by default) per frame. Values are float32 ``(frames, feat_dim)``
+    arrays. There is no text form.
+
+    Kaldi: ``SphinxMatrixHolder<13>``.
+    """
+
+    name = "sphinx_matrix"
+
+    def __init__(self, feat_dim: int = 13) -> None:
+        if feat_dim <= 0:
+            raise FormatError(f"Sphinx feature dimension must be positive, got {feat_dim}")
+        self.feat_dim = feat_dim
+
+    def read(self, s: InputStream) -> np.ndarray:
+        pos = s.pos
+        (count,) = struct.unpack(">i", s.read_exact(4, "Sphinx feature count"))
+        if count < 0 or count % self.feat_dim:
+            raise FormatError(
+                f"{_where(s, pos)}: Sphinx feature count {count} is inconsistent with "
+                f"vector length {self.feat_dim}"
+            )
+        _check_size(s, count, 4, "Sphinx features", pos)
+        data = s.read_array(count, ">f4", "Sphinx features")
+        return data.astype(np.float32).reshape(count // self.feat_dim, self.feat_dim)
+
+    def write(self, value: Any, binary: bool = True) -> bytes:
+        if not binary:
+            raise FormatError("Sphinx features cannot be written in text mode")
+        m = _as_numpy(value, np.float32, 2, self.name)
+        if m.shape[1] != self.feat_dim:
+            raise FormatError(
+                f"'{self.name}' holder needs {self.feat_dim} columns, got shape {m.shape}"
+            )
+        return struct.pack(">i", m.size) + np.ascontiguousarray(m, dtype=">f4").tobytes()
+
+
 #: Holder names accepted by readers and writers, with the class and its arguments.
 HOLDERS: dict[str, tuple[type[Holder], dict[str, Any]]] = {
     "matrix": (MatrixHolder, {"dtype": np.float32}),
@@ -924,6 +965,7 @@ HOLDERS: dict[str, tuple[type[Holder], dict[str, Any]]] = {
     "token_vector": (TokenVectorHolder, {}),
     "wave": (WaveHolder, {}),
     "htk_matrix": (HtkMatrixHolder, {}),
+    "sphinx_matrix": (SphinxMatrixHolder, {}),
 }
 
 
