@@ -43,7 +43,7 @@ MANIFEST = GOLDEN / "kaldi" / "manifest.json"
 #: Float tolerances. The golden README suggests "a relative tolerance of about 1e-4 plus an
 #: absolute floor of about 1e-4"; the issues accept 1e-3 abs + 1e-3 rel per element. Both are
 #: enforced: every value within the issues' bound, and at least 99% of the values of each
-#: matrix within the README's (float32 rounding in LPC and resampling filters can push a few
+#: matrix within the README's (float32 rounding in resampling filters can push a few
 #: isolated values just past 1e-4).
 RTOL = 1e-4
 ATOL = 1e-4
@@ -237,6 +237,10 @@ def compare_floats(ours: np.ndarray, gold: np.ndarray, what: str, pitch: bool = 
                 f"{o[idx]!r} vs Kaldi's {g[idx]!r} (max abs diff {np.nanmax(diff):.3g})"
             )
         return
+    # Pitch: rows are judged at the issues' 1e-3 bound. A frame whose lag flips (a near tie
+    # decided by float32 rounding) also shifts the pitch-weighted log-pitch mean of its
+    # +-75-frame window by ~2.5e-4, which the README-level bound would count as a failure
+    # of every neighbouring frame.
     bad_rows = bad.reshape(bad.shape[0], -1).any(axis=1) if bad.ndim > 1 else bad
     fraction = bad_rows.mean()
     assert fraction <= PITCH_MAX_BAD_FRAMES, (
