@@ -140,6 +140,37 @@ def recursive_twiddles(n_fft: int) -> tuple[np.ndarray, np.ndarray]:
     return out_re, out_im
 
 
+_NUMPY_CHUNK = 256  # frames per numpy FFT call: keeps the work set in cache
+
+
+def _numpy_ok(x: torch.Tensor) -> bool:
+    """Whether the numpy split-radix path may replace the torch one for ``x``."""
+    return (
+        x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.float64)
+        and not (x.requires_grad and torch.is_grad_enabled())
+        and not torch.compiler.is_compiling()
+    )
+
+
+def _split_radix_numpy_frames(flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split-radix FFT of ``(F, N, 2)`` (re, im) frames through numpy, in frame chunks.
+
+    Returns ``(re, im)``, each ``(F, N)`` (bit-identical to the torch path).
+    """
+    from kaldibridge.functional.srfft import split_radix_fft_numpy
+
+    a = flat.detach().numpy()
+    f, n = a.shape[0], a.shape[1]
+    out = np.empty((2, f, n), dtype=a.dtype)
+    for j in range(0, f, _NUMPY_CHUNK):
+        blk = np.ascontiguousarray(a[j : j + _NUMPY_CHUNK].transpose(1, 2, 0))  # (N, 2, chunk)
+        y = split_radix_fft_numpy(blk)
+        out[:, j : j + _NUMPY_CHUNK] = y.transpose(1, 2, 0)
+    t = torch.from_numpy(out)
+    return t[0], t[1]
+
+
 def half_complex_rfft(
     frames: torch.Tensor,
     n_fft: int,
@@ -185,9 +216,13 @@ def half_complex_rfft(
 
         lead = frames.shape[:-1]
         flat = pairs.reshape(-1, half, 2)
-        zr, zi = split_radix_fft(flat[..., 0].t(), flat[..., 1].t(), fft_tables)  # type: ignore[arg-type]
-        br = zr.t().reshape(lead + (half,))
-        bi = zi.t().reshape(lead + (half,))
+        if _numpy_ok(flat):
+            br, bi = _split_radix_numpy_frames(flat)
+            br, bi = br.reshape(lead + (half,)), bi.reshape(lead + (half,))
+        else:
+            zr, zi = split_radix_fft(flat[..., 0].t(), flat[..., 1].t(), fft_tables)  # type: ignore[arg-type]
+            br = zr.t().reshape(lead + (half,))
+            bi = zi.t().reshape(lead + (half,))
     elif complex_fft == "split_radix" and half > 1:
         from kaldibridge.functional.srfft import mixed_radix_fft
 
