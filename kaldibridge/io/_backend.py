@@ -344,6 +344,10 @@ class _Decoder:
         # mpg123's length is an estimate; a length no codec could pack into the file
         # (corrupt header) is not trusted either: such streams are read block by block
         self.exact = self.sf.format != "MP3" and self.frames <= max(opened.size, 1) * 4096
+        if self.sf.format == "FLAC" and _flac_without_frames(opened):
+            # libsndfile reports a bogus length for a FLAC stream that ends after its
+            # metadata (sox writes such files for empty audio) and then fails to seek.
+            self.frames, self.exact = 0, True
         if hdr is not None:
             self._apply_wav_rules(hdr, ignore_length, warn)
 
@@ -427,6 +431,8 @@ class _Decoder:
         if self.exact:
             avail = max(self.frames - offset, 0)
             n = avail if count < 0 else min(count, avail)
+            if n == 0:
+                return np.zeros((0, self.sf.channels), dtype=dtype)
             try:
                 out = self.sf.read(n, dtype=dtype, always_2d=True)
             except (sf.LibsndfileError, RuntimeError) as exc:
@@ -863,6 +869,19 @@ def save(
         )
 
     data = _encode_samples(frames, subtype)
+    if major == "FLAC" and data.shape[0] == 0:
+        # libsndfile writes no bytes at all for a FLAC stream without samples; write the
+        # stream marker and a STREAMINFO block saying "0 samples", as sox does.
+        blob = _empty_flac(int(sample_rate), data.shape[1], bits)
+        try:
+            if hasattr(dst, "write") and not is_path:
+                dst.write(blob)  # type: ignore[union-attr]
+            else:
+                with open(name, "wb") as fh:
+                    fh.write(blob)
+        except OSError as exc:
+            raise KaldiIOError(f"{name}: cannot write audio ({exc})") from None
+        return
     odd_aiff = major == "AIFF" and subtype in ("PCM_S8", "PCM_U8") and data.size % 2 == 1
     try:
         if odd_aiff:
@@ -882,6 +901,40 @@ def save(
         raise KaldiIOError(f"{name}: cannot write audio ({_sf_message(exc)})") from None
     except OSError as exc:
         raise KaldiIOError(f"{name}: cannot write audio ({exc})") from None
+
+
+def _flac_without_frames(opened: _Opened) -> bool:
+    """True if a FLAC stream ends right after its metadata blocks (no audio frames)."""
+    with opened.fileobj() as f:
+        if f.read(4) != b"fLaC":
+            return False
+        pos = 4
+        while True:
+            head = f.read(4)
+            if len(head) < 4:
+                return False
+            length = int.from_bytes(head[1:4], "big")
+            pos += 4 + length
+            if head[0] & 0x80:  # last metadata block
+                return pos >= opened.size
+            f.seek(pos)
+
+
+def _empty_flac(sample_rate: int, channels: int, bits: int) -> bytes:
+    """A FLAC stream with no audio frames: ``fLaC`` and a last-block STREAMINFO."""
+    block = 4096
+    info = (
+        (block << 272 - 16)  # minimum block size (16 bits)
+        | (block << 272 - 32)  # maximum block size (16 bits)
+        # minimum/maximum frame sizes (24 bits each) stay 0: unknown
+        | (sample_rate << 272 - 100)  # 20 bits
+        | ((channels - 1) << 272 - 103)  # 3 bits
+        | ((bits - 1) << 272 - 108)  # 5 bits
+        # total samples (36 bits) and MD5 (128 bits) are 0
+    )
+    streaminfo = info.to_bytes(34, "big")
+    header = bytes([0x80 | 0]) + len(streaminfo).to_bytes(3, "big")  # last block, type STREAMINFO
+    return b"fLaC" + header + streaminfo
 
 
 def _fix_odd_aiff(blob: bytes, frames: int, nbytes: int) -> bytes:
