@@ -26,7 +26,7 @@ def test_numpy_split_radix_is_a_dft() -> None:
     rng = np.random.default_rng(1)
     z = rng.standard_normal((64, 5)) + 1j * rng.standard_normal((64, 5))
     y = split_radix_fft_numpy(np.stack([z.real, z.imag], axis=1))
-    np.testing.assert_allclose(y[:, 0] + 1j * y[:, 1], np.fft.fft(z, axis=0), atol=1e-9)
+    np.testing.assert_allclose(y[:, 0] + 1j * y[:, 1], np.fft.fft(z, axis=0), atol=1e-4)  # float32 tables
 
 
 def test_numpy_split_radix_rejects_bad_size() -> None:
