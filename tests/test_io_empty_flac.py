@@ -32,8 +32,7 @@ def test_empty_flac_agrees_with_sox(tmp_path):
     assert rate == 16000 and tuple(wav.shape) == (2, 0)
     ours = tmp_path / "ours.flac"
     kio.save(ours, torch.zeros(2, 0), 16000, bits_per_sample=24)
-    out = subprocess.run(["sox", "--i", "-c", "-r", str(ours)], capture_output=True, text=True)
     info = subprocess.run(["sox", "--i", str(ours)], capture_output=True, text=True, check=True).stdout
     assert "Channels       : 2" in info and "Sample Rate    : 16000" in info
     raw = subprocess.run(["sox", str(ours), "-t", "raw", "-"], capture_output=True, check=True).stdout
-    assert raw == b"" and out.returncode in (0, 1)
+    assert raw == b""
