@@ -177,7 +177,11 @@ def _cm_tables(min_value: np.float32, rng: np.float32, headers: np.ndarray) -> n
 
 
 def _tables_from_p(p: np.ndarray) -> np.ndarray:
-    """:func:`_cm_tables` from the (cols, 4) quantile floats."""
+    """:func:`_cm_tables` from the (cols, 4) quantile floats: (256, cols), byte-major.
+
+    Byte-major keeps numpy's inner loops long (all columns at once) when many matrices'
+    columns are built together.
+    """
     pt = np.ascontiguousarray(p.T)  # (4, cols)
     d = pt[1:] - pt[:3]
     ad = np.abs(d)
@@ -197,9 +201,22 @@ def _tables_from_p(p: np.ndarray) -> np.ndarray:
     return out
 
 
-@functools.lru_cache(maxsize=64)
-def _col_index(cols: int) -> np.ndarray:
-    a = np.arange(cols, dtype=np.intp)
+def _gather_cm(table: np.ndarray, codes: np.ndarray, stride: int, col0: int) -> np.ndarray:
+    """Decodes ``codes`` (cols, rows) uint8 into a new (rows, cols) array.
+
+    ``table`` is a flattened byte-major (256, stride) table; this matrix's columns are
+    ``col0 .. col0 + cols - 1`` of it.
+    """
+    idx = codes.T.astype(np.intp)
+    if stride != 1:
+        idx *= stride
+    idx += _col_range(col0, codes.shape[0])
+    return table[idx]
+
+
+@functools.lru_cache(maxsize=256)
+def _col_range(col0: int, cols: int) -> np.ndarray:
+    a = np.arange(col0, col0 + cols, dtype=np.intp)
     a.setflags(write=False)
     return a
 
@@ -231,11 +248,7 @@ def _decompress(cm: CompressedMatrix, dtype: type) -> np.ndarray:
         headers = np.frombuffer(buf, dtype="<u2", count=4 * cols).reshape(cols, 4)
         data = np.frombuffer(buf, dtype=np.uint8, offset=8 * cols, count=rows * cols)
         table = _cm_tables(mn, rg, headers)  # (256, cols)
-        # Row-major codes, then index byte * cols + col into the flattened table.
-        idx = np.ascontiguousarray(data.reshape(cols, rows).T).astype(np.intp)
-        idx *= cols
-        idx += _col_index(cols)
-        out = np.take(table.reshape(-1), idx)
+        out = _gather_cm(table.reshape(-1), data.reshape(cols, rows), cols, 0)
     elif cm.fmt == 2:
         inc = _F32(np.float64(rg) * (1.0 / 65535.0))
         data = np.frombuffer(buf, dtype="<u2", count=rows * cols).reshape(rows, cols)
@@ -267,9 +280,9 @@ def decompress_cm_batch(
 ) -> list[np.ndarray]:
     """Decodes many ``CM`` (format 1) matrices at once, bit-identical to :func:`decompress`.
 
-    One lookup table is built for all their columns together and one gather decodes all
-    their bytes, which saves most of the per-matrix numpy call overhead when reading an
-    archive sequentially.
+    The lookup tables of all their columns are built together (one set of numpy calls for
+    the whole batch), then each matrix is decoded by one gather from them, which saves most
+    of the per-matrix numpy call overhead when reading an archive sequentially.
 
     Args:
         items: ``(min_value, range, num_rows, num_cols, payload)`` per matrix, each with
@@ -278,8 +291,7 @@ def decompress_cm_batch(
         dtype: output dtype.
 
     Returns:
-        One new ``(num_rows, num_cols)`` array per item. They are non-overlapping views of
-        one freshly allocated buffer that the library never reuses.
+        One new ``(num_rows, num_cols)`` array per item.
     """
     if not items:
         return []
@@ -288,46 +300,24 @@ def decompress_cm_batch(
 
 
 def _decompress_cm_batch(items: list[tuple[float, float, int, int, Any]], dtype: type) -> list[np.ndarray]:
-    cols = np.array([it[3] for it in items], dtype=np.intp)
-    rows = np.array([it[2] for it in items], dtype=np.intp)
-    total_cols = int(cols.sum())
+    cols = [it[3] for it in items]
+    cols_a = np.array(cols, dtype=np.intp)
     headers = np.concatenate(
         [np.frombuffer(it[4], dtype="<u2", count=4 * it[3]).reshape(it[3], 4) for it in items]
     )
-    mn = np.repeat(np.array([it[0] for it in items], dtype=_F32), cols)[:, None]
-    rg = np.repeat(np.array([it[1] for it in items], dtype=_F32), cols)[:, None]
+    mn = np.repeat(np.array([it[0] for it in items], dtype=_F32), cols_a)[:, None]
+    rg = np.repeat(np.array([it[1] for it in items], dtype=_F32), cols_a)[:, None]
     p = mn + (rg * _INV_65535_F) * headers.astype(_F32)  # Uint16ToFloat, column-wise
-    table = _tables_from_p(p).reshape(-1)  # (256 * cols_total,): byte-major
-    sizes = rows * cols
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-    idx = np.empty(int(starts[-1]), dtype=np.intp)
-    for it, start, r, c in zip(items, starts[:-1].tolist(), rows.tolist(), cols.tolist()):
-        codes = np.frombuffer(it[4], dtype=np.uint8, offset=8 * c, count=r * c).reshape(c, r)
-        idx[start : start + r * c].reshape(r, c)[...] = codes.T
-    idx *= total_cols
-    if np.all(cols == cols[0]):
-        # All blocks are (rows_i, c): one (sum rows, c) array; column c of block i is
-        # table column i * c + c.
-        c = int(cols[0])
-        view = idx.reshape(-1, c)
-        view += np.repeat(np.arange(len(items), dtype=np.intp) * c, rows)[:, None]
-        view += _col_base(0, c)
-    else:
-        col0 = 0
-        for start, r, c in zip(starts[:-1].tolist(), rows.tolist(), cols.tolist()):
-            idx[start : start + r * c].reshape(r, c)[...] += _col_base(col0, c)
-            col0 += c
-    values = np.take(table, idx)
-    if values.dtype != dtype:
-        values = values.astype(dtype)
-    return [
-        values[start : start + r * c].reshape(r, c)
-        for start, r, c in zip(starts[:-1].tolist(), rows.tolist(), cols.tolist())
-    ]
-
-
-def _col_base(col0: int, cols: int) -> np.ndarray:
-    return np.arange(col0, col0 + cols, dtype=np.intp)
+    table = _tables_from_p(p).reshape(-1)  # (256 * total cols,): byte-major
+    stride = int(cols_a.sum())
+    out = []
+    col0 = 0
+    for mv, r, c in ((it[4], it[2], it[3]) for it in items):
+        codes = np.frombuffer(mv, dtype=np.uint8, offset=8 * c, count=r * c).reshape(c, r)
+        m = _gather_cm(table, codes, stride, col0)
+        out.append(m if m.dtype == dtype else m.astype(dtype))
+        col0 += c
+    return out
 
 
 def _global_header(

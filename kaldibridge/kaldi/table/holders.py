@@ -323,7 +323,7 @@ _FAST_MATRIX_ENTRY = re.compile(
 
 # An archive entry "key CM <16-byte global header>" (fast batched path).
 _FAST_CM_ENTRY = re.compile(rb"[ \t\n\r\v\f]*([^ \t\n\r\v\f]{1,4096})[ \t]\0BCM (.{16})", re.S)
-_CM_BATCH_ENTRIES = 5  # keeps the lookup table (256 x columns floats) in cache
+_CM_BATCH_ENTRIES = 8  # keeps the lookup table (256 x columns floats) in cache
 _CM_BATCH_BYTES = 1 << 20
 
 
