@@ -32,3 +32,19 @@ def test_numpy_split_radix_is_a_dft() -> None:
 def test_numpy_split_radix_rejects_bad_size() -> None:
     with pytest.raises(ValueError, match="power of two"):
         split_radix_fft_numpy(np.zeros((12, 2, 1)))
+
+
+@pytest.mark.parametrize("n_fft,n", [(512, 400), (256, 256), (1024, 1000), (8, 5), (4, 4)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("ordered", [True, False])
+def test_numpy_real_fft_path_equals_torch_path(n_fft: int, n: int, dtype: torch.dtype, ordered: bool) -> None:
+    from kaldibridge.functional import spectral
+
+    rng = np.random.default_rng(n_fft + n)
+    x = torch.from_numpy(rng.standard_normal((2, 300, n)) * 1000).to(dtype)  # > one chunk of frames
+    fast = spectral.half_complex_rfft(x, n_fft, complex_fft="split_radix", ordered=ordered)
+    x.requires_grad_(True)  # autograd input: the generic torch emulation runs
+    slow = spectral.half_complex_rfft(x, n_fft, complex_fft="split_radix", ordered=ordered)
+    for a, b in zip(fast, slow):
+        assert a.shape == (2, 300, n_fft // 2 + 1)
+        assert torch.equal(a, b.detach())

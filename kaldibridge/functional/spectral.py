@@ -171,6 +171,64 @@ def _split_radix_numpy_frames(flat: torch.Tensor) -> tuple[torch.Tensor, torch.T
     return t[0], t[1]
 
 
+def _half_complex_rfft_numpy(
+    frames: torch.Tensor, n_fft: int, twiddles: tuple[torch.Tensor, torch.Tensor] | None, ordered: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`half_complex_rfft` with ``complex_fft="split_radix"`` through numpy, chunk by
+    chunk of frames (split-radix FFT and split step while the chunk is in cache).
+    Same operations in the same dtype as the torch path, so bit-identical results."""
+    from kaldibridge.functional.srfft import split_radix_fft_numpy
+
+    lead = frames.shape[:-1]
+    a = frames.detach().reshape(-1, frames.shape[-1]).numpy()
+    f, n = a.shape
+    dt = a.dtype.type
+    half, q = n_fft // 2, n_fft // 4
+    if twiddles is None:
+        tr_np, ti_np = recursive_twiddles(n_fft)
+    else:
+        tr_np, ti_np = twiddles[0].detach().cpu().numpy(), twiddles[1].detach().cpu().numpy()
+    tr = tr_np.astype(dt).reshape(q, 1)
+    ti = ti_np.astype(dt).reshape(q, 1)
+    ntr = -tr
+    has_centre = 2 * q == half
+    nm = q - 1 if has_centre else q
+    bins = half + 1
+    out = np.empty((2, f, bins), dtype=dt)
+    half_c, quarter = dt(0.5), dt(-0.5)
+    for j in range(0, f, _NUMPY_CHUNK):
+        c = min(_NUMPY_CHUNK, f - j)
+        blk = np.zeros((half, 2, c), dtype=dt)  # (N/2, re/im, frames): sample 2k and 2k+1
+        blk.reshape(n_fft, c)[:n] = a[j : j + c].T
+        y = split_radix_fft_numpy(blk)
+        bk_r, bk_i = y[1 : q + 1, 0], y[1 : q + 1, 1]
+        bm = y[half - 1 : half - 1 - q : -1] if half - 1 - q >= 0 else y[half - 1 :: -1]
+        bm_r, bm_i = bm[:, 0], bm[:, 1]
+        ck_r = half_c * (bk_r + bm_r)
+        ck_i = half_c * (bk_i - bm_i)
+        dk_r = half_c * (bk_i + bm_i)
+        dk_i = quarter * (bk_r - bm_r)
+        res = np.empty((2, bins, c), dtype=dt)
+        re, im = res[0], res[1]
+        re[0] = y[0, 0] + y[0, 1]
+        re[half] = y[0, 0] - y[0, 1]
+        im[0] = 0
+        im[half] = 0
+        re[1 : q + 1] = ck_r + (tr * dk_r - ti * dk_i)
+        im[1 : q + 1] = ck_i + (tr * dk_i + ti * dk_r)
+        m_r = ck_r[:nm] + (ntr[:nm] * dk_r[:nm] - ti[:nm] * (-dk_i[:nm]))
+        m_i = (-ck_i[:nm]) + (ntr[:nm] * (-dk_i[:nm]) + ti[:nm] * dk_r[:nm])
+        if ordered:  # bins N/2 - k for k = nm .. 1
+            re[q + 1 : half] = m_r[::-1]
+            im[q + 1 : half] = m_i[::-1]
+        else:
+            re[q + 1 : half] = m_r
+            im[q + 1 : half] = m_i
+        out[:, j : j + c] = res.transpose(0, 2, 1)
+    t = torch.from_numpy(out)
+    return t[0].reshape(lead + (bins,)), t[1].reshape(lead + (bins,))
+
+
 def half_complex_rfft(
     frames: torch.Tensor,
     n_fft: int,
@@ -207,9 +265,11 @@ def half_complex_rfft(
     if n_fft % 2 != 0:
         raise ValueError(f"half_complex_rfft needs an even FFT size, got {n_fft}")
     n = frames.shape[-1]
+    half = n_fft // 2
+    if complex_fft == "split_radix" and half >= 2 and half & (half - 1) == 0 and n <= n_fft and _numpy_ok(frames):
+        return _half_complex_rfft_numpy(frames, n_fft, twiddles, ordered)
     if n < n_fft:
         frames = torch.nn.functional.pad(frames, (0, n_fft - n))
-    half = n_fft // 2
     pairs = frames.reshape(frames.shape[:-1] + (half, 2))
     if complex_fft == "split_radix" and half >= 2 and half & (half - 1) == 0:
         from kaldibridge.functional.srfft import split_radix_fft
