@@ -6,10 +6,12 @@ classic C implementation.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
-__all__ = ["equal_loudness", "durbin", "lpc_to_cepstrum"]
+__all__ = ["equal_loudness", "autocorr_bases", "durbin", "lpc_to_cepstrum"]
 
 
 def equal_loudness(center_freqs: np.ndarray) -> np.ndarray:
@@ -28,6 +30,36 @@ def equal_loudness(center_freqs: np.ndarray) -> np.ndarray:
     fsub = (fsq.astype(np.float64) / (fsq.astype(np.float64) + 1.6e5)).astype(np.float32)
     ratio = (fsq.astype(np.float64) + 1.44e6) / (fsq.astype(np.float64) + 9.61e6)
     return ((fsub * fsub).astype(np.float64) * ratio).astype(np.float32)
+
+
+def autocorr_bases(num_bases: int, dim: int) -> np.ndarray:
+    """Inverse-DFT bases turning a compressed auditory spectrum into autocorrelations.
+
+    ``dim`` spectrum points from 0 to Nyquist (ends included) give ``num_bases`` lags:
+    ``r[i] = sum_j B[i, j] x[j]`` with ``B[i, 0] = s``, ``B[i, j] = 2 s cos(pi i j / (dim - 1))``
+    and ``B[i, dim - 1] = s cos(pi i)``, ``s = 1 / (2 (dim - 1))``. The angle and scale are
+    float32, the angle products float32, and each cosine is taken in double precision and
+    only rounded to float32 after the scaling (one rounding per entry), as the reference
+    PLP implementation does.
+
+    Args:
+        num_bases: number of lags (LPC order + 1).
+        dim: number of spectrum points (mel bins + 2).
+
+    Returns:
+        float32 numpy ``(num_bases, dim)``.
+    """
+    f32 = np.float32
+    d1 = f32(dim - 1)
+    angle = f32(math.pi / float(d1))
+    scale = f32(1.0 / (2.0 * float(d1)))
+    i = np.arange(num_bases, dtype=np.float32)[:, None]
+    j = np.arange(dim, dtype=np.float32)[None, :]
+    cosv = np.cos(((angle * i) * j).astype(np.float64))
+    out = (2.0 * float(scale) * cosv).astype(np.float32)
+    out[:, 0] = scale
+    out[:, dim - 1] = (float(scale) * cosv[:, dim - 1]).astype(np.float32)
+    return out
 
 
 def durbin(autocorr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 
 from kaldibridge.errors import OptionError
-from kaldibridge.functional.dct import idft_bases, lifter_coeffs
-from kaldibridge.functional.lpc import durbin, equal_loudness, lpc_to_cepstrum
+from kaldibridge.functional.dct import lifter_coeffs
+from kaldibridge.functional.lpc import autocorr_bases, durbin, equal_loudness, lpc_to_cepstrum
 from kaldibridge.functional.mel import mel_filterbank
 from kaldibridge.functional.spectral import FLT_MIN
 from kaldibridge.kaldi.features._common import Consts, FeatureComputer, energy_floor_log, power_spectrum, run_batch
@@ -21,6 +22,131 @@ from kaldibridge.kaldi.features.frame_options import FrameExtractionOptions, Mel
 from kaldibridge.kaldi.options import OptionGroup, group, option
 
 __all__ = ["PlpOptions", "PlpComputer", "plp", "Plp"]
+
+# The LPC recursion amplifies the last bit of its autocorrelations a thousandfold on
+# sharply resonant frames, so PLP only matches Kaldi when the two BLAS reductions that feed
+# it (mel energies: ``cblas_sdot`` per bin; autocorrelations: ``cblas_sgemv``) round like
+# the reference build's OpenBLAS 0.3.21 kernels for AVX-512 ("SkylakeX") CPUs. The helpers
+# below reproduce their summation order (lanes, fused multiply-adds, double-precision tail),
+# vectorized over frames; FMAs are emulated exactly through float64 products.
+
+
+def _fma(prod64: torch.Tensor, acc: torch.Tensor) -> torch.Tensor:
+    """float32 ``fma(a, b, acc)`` given the exact float64 product ``a * b``."""
+    return (prod64 + acc.to(torch.float64)).to(torch.float32)
+
+
+def _hsum4(v: torch.Tensor) -> torch.Tensor:
+    """Two ``haddps``: ``(v0 + v1) + (v2 + v3)`` over the last dimension (4 lanes)."""
+    return (v[..., 0] + v[..., 1]) + (v[..., 2] + v[..., 3])
+
+
+def _blas_sdot_bins(spec: torch.Tensor, index: torch.Tensor, weight: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
+    """Mel energies ``sum_k w[b, k] spec[idx[b, k]]`` in OpenBLAS ``sdot``'s order.
+
+    The first ``n & -32`` products go through the SIMD kernel (16-lane FMA accumulators
+    for whole 64-blocks, folded to 8 lanes, 8-lane FMA accumulators for a remaining
+    32-block, then ``((a0 + a1) + a2) + a3``, halves and horizontal adds); the rest are
+    float32 products summed one by one in float64, the kernel's sum added last.
+
+    Args:
+        spec: float32 ``(..., num_fft_bins)`` power spectrum in natural order.
+        index: ``(num_bins, L)`` spectrum index of each weight (``L`` a multiple of 64).
+        weight: float32 ``(num_bins, L)``, zero past each bin's length.
+        length: ``(num_bins,)`` non-zero span of each bin.
+
+    Returns:
+        float32 ``(..., num_bins)``.
+    """
+    x = spec[..., index]  # (..., B, L)
+    p64 = x.to(torch.float64) * weight.to(torch.float64)
+    p32 = x * weight
+    width = index.shape[-1]
+    n1 = length & -32
+    n64 = length & -64
+    lead = p32.shape[:-1]
+    acc16 = p32.new_zeros(*lead, 4, 16)
+    for c in range(0, int(n64.max()), 64):
+        live = (c < n64).view(-1, 1, 1)
+        acc16 = torch.where(live, _fma(p64[..., c:c + 64].reshape(*lead, 4, 16), acc16), acc16)
+    acc8 = acc16[..., :8] + acc16[..., 8:]
+    for c in range(0, int(n1.max()), 32):
+        live = ((c >= n64) & (c < n1)).view(-1, 1, 1)
+        acc8 = torch.where(live, _fma(p64[..., c:c + 32].reshape(*lead, 4, 8), acc8), acc8)
+    a = ((acc8[..., 0, :] + acc8[..., 1, :]) + acc8[..., 2, :]) + acc8[..., 3, :]
+    kernel = _hsum4(a[..., :4] + a[..., 4:])
+    tail = p64.new_zeros(lead)
+    for t in range(int(n1.min()), min(int(length.max()), width)):
+        live = (t >= n1) & (t < length)
+        tail = torch.where(live, tail + p32[..., t].to(torch.float64), tail)
+    return (tail + kernel.to(torch.float64)).to(torch.float32)
+
+
+def _blas_sgemv_rows(mat: torch.Tensor, vec: torch.Tensor) -> torch.Tensor:
+    """``mat @ vec`` (row-major, no transpose) in OpenBLAS ``sgemv_t``'s order.
+
+    The first ``m - m % 4`` columns run through the kernels (rows by four: 8-lane FMA
+    accumulators; a pair of rows, then a single row: 4-lane SSE sums of rounded products),
+    each reduced by halves and horizontal adds; the last ``m % 4`` columns are then added
+    to every row with fused multiply-adds.
+
+    Args:
+        mat: float32 ``(rows, m)``.
+        vec: float32 ``(..., m)``.
+
+    Returns:
+        float32 ``(..., rows)``.
+    """
+    rows, m = mat.shape
+    nb = m - (m & 3)
+    p32 = vec.unsqueeze(-2) * mat  # (..., rows, m)
+    p64 = vec.to(torch.float64).unsqueeze(-2) * mat.to(torch.float64)
+    r4 = rows & -4
+    parts: list[torch.Tensor] = []
+    if r4:
+        q = p64[..., :r4, :]
+        acc = p32.new_zeros(*q.shape[:-1], 8)
+        pos = 0
+        if nb & 4:
+            acc = torch.cat([q[..., 0:4].to(torch.float32), acc[..., 4:]], dim=-1)
+            pos = 4
+        if nb & 8:
+            acc = _fma(q[..., pos:pos + 8], acc)
+            pos += 8
+        while pos < nb:
+            acc = _fma(q[..., pos:pos + 8], acc)
+            acc = _fma(q[..., pos + 8:pos + 16], acc)
+            pos += 16
+        parts.append(_hsum4(acc[..., :4] + acc[..., 4:]))
+    if rows & 2:
+        q = p32[..., r4:r4 + 2, :]
+        acc = q.new_zeros(*q.shape[:-1], 4)
+        for c in range(0, nb, 4):
+            acc = acc + q[..., c:c + 4]
+        parts.append(_hsum4(acc))
+    if rows & 1:
+        q = p32[..., rows - 1:, :]
+        lo = q.new_zeros(*q.shape[:-1], 4)
+        hi = q.new_zeros(*q.shape[:-1], 4)
+        pos = 0
+        if nb & 4:
+            lo = lo + q[..., 0:4]
+            pos = 4
+        while pos < nb:
+            lo = lo + q[..., pos:pos + 4]
+            hi = hi + q[..., pos + 4:pos + 8]
+            pos += 8
+        parts.append(_hsum4(lo + hi))
+    y = torch.cat(parts, dim=-1) if nb else p32.new_zeros(p32.shape[:-1])
+    rest = m - nb
+    if rest == 1:
+        y = _fma(p64[..., nb], y)
+    elif rest >= 2:
+        t = p32[..., nb]
+        for c in range(nb + 1, m):
+            t = _fma(p64[..., c], t)
+        y = y + t
+    return y
 
 
 @dataclass(frozen=True)
@@ -70,10 +196,22 @@ class PlpComputer(FeatureComputer):
             mo.num_mel_bins, fo.sample_frequency, fo.padded_window_size, mo.low_freq, mo.high_freq,
             mo.vtln_low, mo.vtln_high, warp,
         )
+        bases = autocorr_bases(o.lpc_order + 1, mo.num_mel_bins + 2)
+        # each bin's weights gathered from its first non-zero spectrum index (BLAS order)
+        length = bank.last - bank.first + 1
+        width = max(64, -(-int(length.max()) // 64) * 64)
+        index = np.minimum(bank.first[:, None] + np.arange(width)[None, :], bank.weights.shape[1] - 1)
+        weight = np.where(np.arange(width)[None, :] < length[:, None],
+                          np.take_along_axis(bank.weights, index, axis=1), np.float32(0.0))
         out: dict[str, Any] = {
             "mel_t": torch.from_numpy(bank.weights.T.copy()),
             "loudness": torch.from_numpy(equal_loudness(bank.center_freqs)),
-            "idft_t": torch.from_numpy(idft_bases(o.lpc_order + 1, mo.num_mel_bins + 2).T.copy()),
+            "idft_t": torch.from_numpy(bases.T.copy()),
+            "idft": torch.from_numpy(bases),
+            # integer tables ride along as float32 (exact) like every other constant
+            "sdot_index": torch.from_numpy(index.astype(np.float32)),
+            "sdot_weight": torch.from_numpy(weight.astype(np.float32)),
+            "sdot_length": torch.from_numpy(length.astype(np.float32)),
         }
         if o.cepstral_lifter != 0:
             out["lifter"] = torch.from_numpy(lifter_coeffs(float(o.cepstral_lifter), o.num_ceps))
@@ -84,12 +222,22 @@ class PlpComputer(FeatureComputer):
         energy = raw_log_energy
         if o.use_energy and not o.raw_energy:
             energy = torch.log(torch.clamp_min((frames * frames).sum(-1), FLT_MIN))
-        spec = power_spectrum(frames, self.frame_opts.padded_window_size, consts, mode=self.fft_mode, ordered=False)
-        mel = torch.matmul(spec, consts["mel_t_unordered"]) * consts["loudness"]
+        exact = frames.dtype == torch.float32 and consts["idft"].shape[1] < 4096
+        spec = power_spectrum(frames, self.frame_opts.padded_window_size, consts, mode=self.fft_mode,
+                              ordered=exact)
+        if exact:
+            mel = _blas_sdot_bins(spec, consts["sdot_index"].long(), consts["sdot_weight"],
+                                  consts["sdot_length"].long())
+        else:
+            mel = torch.matmul(spec, consts["mel_t_unordered"])
+        mel = mel * consts["loudness"]
         # powf is (nearly always) correctly rounded: evaluate in float64 and round once
         mel = torch.pow(mel.to(torch.float64), f32(o.compress_factor)).to(frames.dtype)
         dup = torch.cat([mel[..., :1], mel, mel[..., -1:]], dim=-1)
-        autocorr = torch.matmul(dup, consts["idft_t"])
+        if exact:
+            autocorr = _blas_sgemv_rows(consts["idft"], dup)
+        else:
+            autocorr = torch.matmul(dup, consts["idft_t"])
         lpc, resid = durbin(autocorr)
         # Kaldi: -log(1 / residual) in double precision, then floored at FLT_MIN
         c0 = (-torch.log(1.0 / resid.to(torch.float64))).to(frames.dtype)
