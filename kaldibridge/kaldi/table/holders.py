@@ -52,6 +52,8 @@ __all__ = [
 ]
 
 _BIN = b"\0B"
+_F4 = np.dtype("<f4")
+_F8 = np.dtype("<f8")
 
 
 def format_float(x: float) -> str:
@@ -317,14 +319,16 @@ def _format_matrix_text(m: np.ndarray) -> bytes:
 
 # An archive entry "key FM <rows> <cols>" / "key DM ..." in one match (fast path).
 _FAST_MATRIX_ENTRY = re.compile(
-    rb"[ \t\n\r\v\f]*([^ \t\n\r\v\f]{1,4096})[ \t]\0B([FD])M \x04(.{4})\x04(.{4})", re.S
+    rb"[ \t\n\r\v\f]*([^ \t\n\r\v\f]{1,4096})[ \t]\0B([FD])M \x04(.{4}\x04.{4})", re.S
 )
+_ROWS_COLS = struct.Struct("<ixi")
 
 
 # An archive entry "key CM <16-byte global header>" (fast batched path).
 _FAST_CM_ENTRY = re.compile(rb"[ \t\n\r\v\f]*([^ \t\n\r\v\f]{1,4096})[ \t]\0BCM (.{16})", re.S)
 _CM_BATCH_ENTRIES = 8  # keeps the lookup table (256 x columns floats) in cache
 _CM_BATCH_BYTES = 1 << 20
+_FM_BATCH_ENTRIES = 1  # plain entries returned per call (saves per-call overhead)
 
 
 class MatrixHolder(Holder):
@@ -355,9 +359,19 @@ class MatrixHolder(Holder):
         entries read and an error met after them (raised by the caller once the entries
         before it have been delivered), or None.
         """
-        one = self.read_entry_fast(s)
-        if one is not None:
-            return [one], None
+        plain: list[tuple[str, np.ndarray]] = []
+        while len(plain) < _FM_BATCH_ENTRIES:
+            try:
+                one = self.read_entry_fast(s)
+            except KaldiBridgeError as e:
+                if not plain:
+                    raise
+                return plain, e
+            if one is None:
+                break
+            plain.append(one)
+        if plain:
+            return plain, None
         batch: list[tuple[str, tuple[float, float, int, int, Any]]] = []
         err: BaseException | None = None
         total = 0
@@ -379,7 +393,7 @@ class MatrixHolder(Holder):
                 break  # the general path reports the truncation
             s.consume_match(m)
             try:
-                payload = s.read_array(size, np.uint8, "compressed matrix data")
+                payload = s.read_array_peek(size, np.uint8, "compressed matrix data")
             except KaldiBridgeError as e:
                 err = type(e)(f"key {key!r}: {e}")
                 break
@@ -405,11 +419,10 @@ class MatrixHolder(Holder):
             key = m.group(1).decode("utf-8")
         except UnicodeDecodeError:
             return None
-        rows = int.from_bytes(m.group(3), "little", signed=True)
-        cols = int.from_bytes(m.group(4), "little", signed=True)
+        rows, cols = _ROWS_COLS.unpack(m.group(3))
         if rows < 0 or cols < 0:
             return None
-        src = np.dtype("<f4") if m.group(2) == b"F" else np.dtype("<f8")
+        src = _F4 if m.group(2) == b"F" else _F8
         rem = s.remaining()
         pos = m.start(2) + s.pos - s._i  # noqa: SLF001 - offset of the token, for messages
         s.consume_match(m)
@@ -417,9 +430,9 @@ class MatrixHolder(Holder):
         try:
             if rem is not None and n * src.itemsize > rem - (m.end() - m.start()):
                 _check_size(s, n, src.itemsize, "matrix", pos)
-            data = s.read_array(n, src, f"matrix data ({rows}x{cols})")
+            data = s.read_array_peek(n, src, "matrix data")
         except KaldiBridgeError as e:
-            raise type(e)(f"key {key!r}: {e}") from e
+            raise type(e)(f"key {key!r} ({rows}x{cols} matrix): {e}") from e
         if n == 0:
             return key, np.zeros((rows, cols), dtype=self.dtype)
         data = data.reshape(rows, cols)

@@ -242,15 +242,19 @@ class SequentialTableReader:
         fast = getattr(holder, "read_entries_fast", None)
         while True:
             key: str | None = None
-            pos = s.pos
+            pos: int | None = s.pos
             try:
                 got = fast(s) if fast is not None else None
                 if got is not None:
                     entries, pending = got
-                    for key, value in entries:
-                        yield key, holder.to_output(value, as_torch)
+                    if as_torch:
+                        for key, value in entries:
+                            yield key, holder.to_output(value, as_torch)
+                    else:
+                        yield from entries
                     if pending is not None:
-                        key = None
+                        # The pending error names its key and offset itself.
+                        key, pos = None, None
                         raise pending
                     continue
                 key = _read_key(s, name)
@@ -258,7 +262,11 @@ class SequentialTableReader:
                     break
                 value = holder.read(s)
             except (KaldiBridgeError, *_PARSE_ERRORS) as e:
-                where = f"reading archive {name!r}" + (f", key {key!r}" if key else f" at offset {pos}")
+                where = f"reading archive {name!r}"
+                if key:
+                    where += f", key {key!r}"
+                elif pos is not None:
+                    where += f" at offset {pos}"
                 try:
                     s.raise_if_pipe_failed(f"{where}: {e}")
                 except KaldiBridgeError as pipe_err:
