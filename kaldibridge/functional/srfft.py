@@ -167,6 +167,7 @@ def split_radix_plan(n: int) -> SplitRadixPlan:
             s2b.append(off + m2 + m4 + np.arange(m4))
             ns = np.array([k for k in range(1, m4) if k != m8], dtype=np.int64)
             if len(ns):
+                any_tw = True
                 c1, sp1, sm1, c3, sp3, sm3 = tables[L]
                 twp.append(np.concatenate([off + m2 + ns, off + m2 + m4 + ns]))
                 twc.append(np.concatenate([c1, c3]))
@@ -419,6 +420,7 @@ def _numpy_plan(n: int) -> tuple[tuple[_NpStage, ...], np.ndarray | None]:
         d2: list[list[int]] = [[], []]
         nxt = []
         s = 0
+        any_tw = False
         for off, L in current:
             if L == 2:
                 for j in range(4):
@@ -441,6 +443,7 @@ def _numpy_plan(n: int) -> tuple[tuple[_NpStage, ...], np.ndarray | None]:
             sm_blk = np.ones((2, m4), dtype=np.float32)
             ns = np.array([k for k in range(1, m4) if k != m8], dtype=np.int64)
             if len(ns):
+                any_tw = True
                 c1, sp1, sm1, c3, sp3, sm3 = tables[L]
                 c_blk[0, ns], c_blk[1, ns] = c1, c3
                 sp_blk[0, ns], sp_blk[1, ns] = sp1, sp3
@@ -467,7 +470,7 @@ def _numpy_plan(n: int) -> tuple[tuple[_NpStage, ...], np.ndarray | None]:
         where[perm] = np.arange(n)
 
         def tab(parts: list[np.ndarray]) -> np.ndarray | None:
-            if not parts:
+            if not parts or not any_tw:  # only n == 0 and n == m/8 rows: nothing to multiply
                 return None
             v = np.concatenate([np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])])
             return v.reshape(-1, 1, 1)
@@ -524,14 +527,16 @@ def split_radix_fft_numpy(x: np.ndarray) -> np.ndarray:
             w1 = b[st.sq1]
             w2 = b[st.sq2]
             if st.c is not None:
+                c, sp_, sm = st.c[:, 0], st.sp[:, 0], st.sm[:, 0]
+                if dt is not np.float32:
+                    c, sp_, sm = c.astype(dt), sp_.astype(dt), sm.astype(dt)
                 r, i = b[:, 0], b[:, 1]
                 tmp2 = r + i
-                tmp2 *= st.c[:, 0].astype(dt, copy=False)
-                nr = st.sm[:, 0].astype(dt, copy=False) * i
-                nr += tmp2
-                ni = st.sp[:, 0].astype(dt, copy=False) * r
+                tmp2 *= c
+                ni = sp_ * r
                 ni += tmp2
-                r[...] = nr
+                np.multiply(sm, i, out=r)
+                r += tmp2
                 i[...] = ni
                 b[st.keep] = kept
             r1, i1 = w1[:, 0], w1[:, 1]
