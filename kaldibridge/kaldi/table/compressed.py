@@ -386,22 +386,20 @@ def _float_to_char(mat: np.ndarray, p: np.ndarray, col_min: np.ndarray, col_max:
     if not (np.all(np.isfinite(dens)) and np.all(dens > 0) and np.all(bound < 2.0**29)):
         return _float_to_char_exact(np.ascontiguousarray(mat.T), p)
     # code = r0 + r1 + r2 with r0 in [0, 64], r1 in [0, 128], r2 in [0, 63]. On [0, 128]
-    # floor(float32(x + 0.5)) equals the exact floor(x + 0.5) except at x = 0.49999997
-    # (checked over every float32 in that range), which is corrected below.
-    total = None
+    # floor(float32(x + 0.49999997)) equals the exact floor(x + 0.5) that Kaldi's double
+    # sum and truncation give (checked over every float32 in that range).
+    total = np.empty(mat.shape, dtype=_F32)
+    x = np.empty(mat.shape, dtype=_F32)
     for seg in range(3):
-        x = np.subtract(mat, lows[seg], dtype=_F32)
-        x /= dens[seg]
-        x *= mults[seg]
-        np.maximum(x, _F32(0), out=x)
-        np.minimum(x, mults[seg], out=x)
-        r = x + _F32(0.5)
-        np.floor(r, out=r)
-        r -= x == _BELOW_HALF
-        if total is None:
-            total = r
-        else:
-            total += r
+        buf = total if seg == 0 else x
+        np.subtract(mat, lows[seg], out=buf)
+        buf /= dens[seg]
+        buf *= mults[seg]
+        np.clip(buf, _F32(0), mults[seg], out=buf)
+        buf += _BELOW_HALF
+        np.floor(buf, out=buf)
+        if seg:
+            total += x
     return np.ascontiguousarray(total.astype(np.uint8).T)
 
 
