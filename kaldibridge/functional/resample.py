@@ -136,12 +136,14 @@ def linear_resample_num_output(
 
 def _linear_phase_kernels(
     orig_freq: int, new_freq: int, filter_cutoff: float, num_zeros: int
-) -> tuple[np.ndarray, int, int, int]:
+) -> tuple[np.ndarray, int, int, int, np.ndarray, np.ndarray]:
     """Per-phase filter taps of :func:`linear_resample` on one common input range.
 
     Returns:
-        ``(kernels, base, in_unit, out_unit)``: ``kernels`` is float32 ``(out_unit, width)``;
-        output ``k * out_unit + p`` is ``sum_m kernels[p, m] * x[k * in_unit + base + m]``.
+        ``(kernels, base, in_unit, out_unit, lo, hi)``: ``kernels`` is float32
+        ``(out_unit, width)``; output ``k * out_unit + p`` is
+        ``sum_m kernels[p, m] * x[k * in_unit + base + m]``, the taps of phase ``p`` lying in
+        ``lo[p] <= m <= hi[p]`` (int numpy ``(out_unit,)``).
     """
     g = math.gcd(orig_freq, new_freq)
     in_unit, out_unit = orig_freq // g, new_freq // g
@@ -155,13 +157,18 @@ def _linear_phase_kernels(
     width = int((last - base).max()) + 1
     idx = base + np.arange(width, dtype=np.int64)
     dt = idx[None, :] / float(orig_freq) - out_t[:, None]
-    # The reference evaluates the filter at a single-precision offset.
-    dt = dt.astype(np.float32).astype(np.float64)
+    # The reference evaluates the filter at a single-precision offset, rounds the sinc and
+    # the raised-cosine window to float32 separately (each computed in double) and
+    # multiplies them in float32.
+    t = dt.astype(np.float32).astype(np.float64)
+    two_pi_c = 2.0 * math.pi * cutoff
+    window = np.where(np.abs(t) < window_width, 0.5 * (1.0 + np.cos(two_pi_c / num_zeros * t)), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sinc = np.where(t == 0, 2.0 * cutoff, np.sin(two_pi_c * t) / np.where(t == 0, 1.0, math.pi * t))
+    taps = (sinc.astype(np.float32) * window.astype(np.float32)) / np.float32(orig_freq)
     inside = (idx[None, :] >= first[:, None]) & (idx[None, :] <= last[:, None])
-    taps = _windowed_sinc(2.0 * cutoff * dt, float(num_zeros)) * (2.0 * cutoff)
-    taps = taps.astype(np.float32) / np.float32(orig_freq)
     taps = np.where(inside, taps, np.float32(0.0)).astype(np.float32)
-    return taps, base, in_unit, out_unit
+    return taps, base, in_unit, out_unit, first - base, last - base
 
 
 def linear_resample(
@@ -191,7 +198,9 @@ def linear_resample(
 
     Kaldi: ``LinearResample::Resample(input, flush=true)``; ``ResampleWaveform`` is
     ``filter_cutoff = 0.99 * 0.5 * min(orig_freq, new_freq)``, ``num_zeros = 6``.
-    Differences: float32 sums in a different order (about 1e-7 relative).
+    Same taps and the same float rounding as the reference (products summed in float64,
+    float32 at the signal edges); for filters of 32 taps or more its SIMD dot product
+    groups the first products differently (about 1e-7 relative).
     """
     orig_freq, new_freq = _check_rates(orig_freq, new_freq)
     if not (filter_cutoff > 0 and 2 * filter_cutoff <= orig_freq and 2 * filter_cutoff <= new_freq):
@@ -211,7 +220,8 @@ def linear_resample(
     flat = x.reshape(-1, n_in)
     if n_out == 0:
         return flat.new_zeros(shape[:-1] + (0,))
-    taps, base, in_unit, out_unit = _linear_phase_kernels(orig_freq, new_freq, filter_cutoff, int(num_zeros))
+    taps, base, in_unit, out_unit, lo_tap, hi_tap = _linear_phase_kernels(
+        orig_freq, new_freq, filter_cutoff, int(num_zeros))
     width = taps.shape[1]
     num_blocks = -(-n_out // out_unit)
     # Enough padding that block k reads x[k*in_unit + base : ... + width] for every block.
@@ -222,10 +232,50 @@ def linear_resample(
     xp = torch.nn.functional.pad(flat, (pad_left, pad_right))
     if start > 0:
         xp = xp[:, start:]
-    kernel = torch.from_numpy(taps).to(device=x.device)[:, None, :]
-    y = torch.nn.functional.conv1d(xp[:, None, :], kernel, stride=in_unit)  # (B, out_unit, blocks)
-    y = y[:, :, :num_blocks].transpose(1, 2).reshape(flat.shape[0], -1)[:, :n_out]
+    taps_t = torch.from_numpy(taps).to(device=x.device)
+    y = _phase_sums(xp, taps_t, lo_tap, hi_tap, in_unit, num_blocks)  # (B, out_unit, blocks)
+    # Outputs whose taps reach outside the signal are summed in float32 by the reference.
+    k = torch.arange(num_blocks, device=x.device)[None, :] * in_unit
+    lo = torch.from_numpy(lo_tap + base).to(x.device)[:, None]
+    hi = torch.from_numpy(hi_tap + base).to(x.device)[:, None]
+    edge = (k + lo < 0) | (k + hi >= n_in)
+    if bool(edge.any()):
+        cols = torch.nonzero(edge.any(dim=0)).squeeze(1)
+        y_edge = _phase_sums(xp, taps_t, lo_tap, hi_tap, in_unit, num_blocks, cols)
+        y[:, :, cols] = torch.where(edge[:, cols], y_edge, y[:, :, cols])
+    y = y.transpose(1, 2).reshape(flat.shape[0], -1)[:, :n_out]
     return y.reshape(shape[:-1] + (n_out,)).contiguous()
+
+
+def _phase_sums(
+    xp: torch.Tensor, taps: torch.Tensor, lo: np.ndarray, hi: np.ndarray, in_unit: int, num_blocks: int,
+    cols: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``y[b, p, k] = sum_m taps[p, m] * xp[b, k * in_unit + m]`` in the reference's order.
+
+    Each phase's float32 products, from its first tap ``lo[p]`` to its last ``hi[p]``, are
+    accumulated in float64 and rounded once (the reference's BLAS dot product for its
+    short filters), or, for the block indices ``cols`` (signal edges), in float32 (its
+    plain loop there).
+
+    Returns:
+        float32 ``(B, out_unit, blocks)`` (``blocks = len(cols)`` when given).
+    """
+    device = xp.device
+    n_taps = int((hi - lo).max()) + 1
+    k = torch.arange(num_blocks, device=device) if cols is None else cols
+    lo_t = torch.from_numpy(lo).to(device)
+    start = k[None, :] * in_unit + lo_t[:, None]  # (out_unit, blocks)
+    tap_idx = (lo_t[:, None] + torch.arange(n_taps, device=device)[None, :]).clamp_max(taps.shape[1] - 1)
+    live = torch.arange(n_taps, device=device)[None, :] <= torch.from_numpy(hi - lo).to(device)[:, None]
+    phase_taps = torch.where(live, taps.gather(1, tap_idx), taps.new_zeros(()))  # (out_unit, n_taps)
+    acc_dtype = torch.float32 if cols is not None else torch.float64
+    acc = xp.new_zeros((xp.shape[0],) + tuple(start.shape), dtype=acc_dtype)
+    # zero taps past a phase's last one may read up to n_taps samples beyond the padding
+    xe = torch.nn.functional.pad(xp, (0, n_taps))
+    for j in range(n_taps):
+        acc += xe[:, start + j] * phase_taps[None, :, j, None]  # float32 product, exact widening
+    return acc.to(torch.float32)
 
 
 # --------------------------------------------------------------------------- arbitrary
