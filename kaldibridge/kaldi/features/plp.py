@@ -59,26 +59,32 @@ def _blas_sdot_bins(spec: torch.Tensor, index: torch.Tensor, weight: torch.Tenso
         float32 ``(..., num_bins)``.
     """
     x = spec[..., index]  # (..., B, L)
-    p64 = x.to(torch.float64) * weight.to(torch.float64)
     p32 = x * weight
-    width = index.shape[-1]
     n1 = length & -32
-    n64 = length & -64
-    lead = p32.shape[:-1]
-    acc16 = p32.new_zeros(*lead, 4, 16)
-    for c in range(0, int(n64.max()), 64):
-        live = (c < n64).view(-1, 1, 1)
-        acc16 = torch.where(live, _fma(p64[..., c:c + 64].reshape(*lead, 4, 16), acc16), acc16)
-    acc8 = acc16[..., :8] + acc16[..., 8:]
-    for c in range(0, int(n1.max()), 32):
-        live = ((c >= n64) & (c < n1)).view(-1, 1, 1)
-        acc8 = torch.where(live, _fma(p64[..., c:c + 32].reshape(*lead, 4, 8), acc8), acc8)
-    a = ((acc8[..., 0, :] + acc8[..., 1, :]) + acc8[..., 2, :]) + acc8[..., 3, :]
-    kernel = _hsum4(a[..., :4] + a[..., 4:])
-    tail = p64.new_zeros(lead)
-    for t in range(int(n1.min()), min(int(length.max()), width)):
-        live = (t >= n1) & (t < length)
-        tail = torch.where(live, tail + p32[..., t].to(torch.float64), tail)
+    pos = torch.arange(index.shape[-1], device=index.device)
+    # tail: float32 products added one by one in float64 (zeros elsewhere add nothing)
+    in_tail = (pos[None, :] >= n1[:, None]) & (pos[None, :] < length[:, None])
+    pt = torch.where(in_tail, p32, p32.new_zeros(()))[..., : int(length.max())].movedim(-1, 0).contiguous()
+    tail = pt[0].to(torch.float64)
+    for t in range(1, pt.shape[0]):
+        tail += pt[t]
+    kernel = p32.new_zeros(p32.shape[:-1])
+    sel = torch.nonzero(n1 > 0).squeeze(1)
+    if sel.numel():
+        width = int(n1.max())
+        n1s, n64s = n1[sel], length[sel] & -64
+        p64 = x[..., sel, :width].to(torch.float64) * weight[sel, :width].to(torch.float64)
+        lead = p64.shape[:-1]
+        acc16 = p32.new_zeros(*lead, 4, 16)
+        for c in range(0, int(n64s.max()), 64):
+            live = (c < n64s).view(-1, 1, 1)
+            acc16 = torch.where(live, _fma(p64[..., c:c + 64].reshape(*lead, 4, 16), acc16), acc16)
+        acc8 = acc16[..., :8] + acc16[..., 8:]
+        for c in range(0, width, 32):
+            live = ((c >= n64s) & (c < n1s)).view(-1, 1, 1)
+            acc8 = torch.where(live, _fma(p64[..., c:c + 32].reshape(*lead, 4, 8), acc8), acc8)
+        a = ((acc8[..., 0, :] + acc8[..., 1, :]) + acc8[..., 2, :]) + acc8[..., 3, :]
+        kernel[..., sel] = _hsum4(a[..., :4] + a[..., 4:])
     return (tail + kernel.to(torch.float64)).to(torch.float32)
 
 
