@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from kaldibridge.errors import KaldiBridgeError
-from kaldibridge.kaldi.table import compress, decompress, get_holder
+from kaldibridge.kaldi.table import SequentialTableReader, compress, decompress, get_holder
 from kaldibridge.kaldi.table.readers import _read_key
 from kaldibridge.kaldi.table.xfilename import InputStream
 
@@ -216,3 +217,54 @@ def test_char_codes_fast_path_equals_literal_kaldi(m: np.ndarray, shift: float) 
     single = C.decompress(cm)
     (batch,) = C.decompress_cm_batch([(cm.min_value, cm.range, cm.num_rows, cm.num_cols, cm.payload)])
     np.testing.assert_array_equal(single.view(np.uint32), batch.view(np.uint32))
+
+
+def _prefix(entries_iter) -> tuple[list, bool]:
+    """The entries yielded before the first error, and whether an error came."""
+    out = []
+    try:
+        for k, v in entries_iter:
+            out.append((k, v))
+    except KaldiBridgeError:
+        return out, True
+    return out, False
+
+
+def _general_entries(holder, data: bytes):
+    s = _stream(data)
+    while True:
+        k = _read_key(s, "<fuzz>")
+        if k is None:
+            return
+        yield k, holder.read(s)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("compressed", [False, True])
+def test_fuzz_reader_fast_paths_match_general_parser(compressed: bool) -> None:
+    # SequentialTableReader reads plain FM/DM entries and runs of CM entries on fast paths
+    # (regex headers, readv, batched decoding); on any input they must yield what the
+    # general holder parser yields, and fail where it fails.
+    holder = get_holder("matrix")
+    writer = get_holder("compressed_matrix", method=2) if compressed else holder
+    gen = mats(elements=st.floats(-10, 10, width=32))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "a.ark")
+
+        @fuzz_settings
+        @given(st.lists(st.tuples(keys, gen), min_size=1, max_size=4), st.data())
+        def check(entries, data) -> None:
+            raw = b"".join(k.encode() + b" " + writer.write(v) for k, v in entries)
+            bad = _mutate(raw, data.draw) if data.draw(st.booleans()) else raw
+            with open(path, "wb") as f:
+                f.write(bad)
+            with SequentialTableReader(f"ark:{path}") as r:
+                got, got_err = _prefix(r)
+            want, want_err = _prefix(_general_entries(holder, bad))
+            assert got_err == want_err
+            assert [k for k, _ in got] == [k for k, _ in want]
+            for (_, a), (_, b) in zip(got, want):
+                assert a.shape == b.shape and np.array_equal(a.view(np.uint32), b.view(np.uint32))
+
+        check()
