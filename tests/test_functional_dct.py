@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from kaldibridge.functional.dct import dct_matrix, idft_bases, lifter_coeffs
+from kaldibridge.functional.dct import dct_matrix, lifter_coeffs
+from kaldibridge.functional.lpc import autocorr_bases
 
 
 def test_dct_is_orthonormal():
@@ -23,10 +24,10 @@ def test_lifter():
     assert c[0] == 1.0
 
 
-def test_idft_bases_give_autocorrelation_of_symmetric_spectrum():
+def test_autocorr_bases_give_autocorrelation_of_symmetric_spectrum():
     dim = 9  # spectrum samples from 0 to Nyquist
     rng = np.random.default_rng(0)
     spec = rng.uniform(0.5, 2.0, dim)
     full = np.concatenate([spec, spec[-2:0:-1]])  # symmetric power spectrum of length 2(dim-1)
     autocorr = np.fft.ifft(full).real[:5]
-    np.testing.assert_allclose(idft_bases(5, dim).astype(np.float64) @ spec, autocorr, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(autocorr_bases(5, dim).astype(np.float64) @ spec, autocorr, rtol=1e-5, atol=1e-6)

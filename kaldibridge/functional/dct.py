@@ -11,7 +11,7 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["dct_matrix", "lifter_coeffs", "idft_bases"]
+__all__ = ["dct_matrix", "lifter_coeffs"]
 
 
 def dct_matrix(num_ceps: int, num_bins: int) -> np.ndarray:
@@ -33,27 +33,6 @@ def lifter_coeffs(q: float, num_ceps: int) -> np.ndarray:
     qf = float(np.float32(q))
     i = np.arange(num_ceps, dtype=np.float64)
     return (1.0 + 0.5 * qf * np.sin(math.pi * i / qf)).astype(np.float32)
-
-
-def idft_bases(num_bases: int, dim: int) -> np.ndarray:
-    """Real inverse-DFT bases ``(num_bases, dim)`` (float32 numpy) turning a symmetric
-    power spectrum sampled at ``dim`` points from 0 to Nyquist into autocorrelations.
-
-    Column 0 and column ``dim - 1`` have weight ``s = 1 / (2 (dim - 1))``, the others
-    ``2 s cos(pi i j / (dim - 1))``.
-    """
-    f32 = np.float32
-    d1 = f32(dim - 1)
-    angle = f32(math.pi / float(d1))
-    scale = f32(1.0 / (2.0 * float(d1)))
-    i = np.arange(num_bases, dtype=np.float32)[:, None]
-    j = np.arange(dim, dtype=np.float32)[None, :]
-    arg = (angle * i) * j  # float32 products
-    cosv = np.cos(arg.astype(np.float64)).astype(np.float32)
-    m = (2.0 * float(scale) * cosv.astype(np.float64)).astype(np.float32)
-    m[:, 0] = scale
-    m[:, dim - 1] = (float(scale) * cosv[:, dim - 1].astype(np.float64)).astype(np.float32)
-    return m
 
 
 def as_tensor(a: np.ndarray, dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
