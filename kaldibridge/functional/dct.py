@@ -1,4 +1,4 @@
-"""Cosine transforms used by cepstral features: orthonormal DCT-II, sine lifter, IDFT bases.
+"""Cosine transforms used by cepstral features: orthonormal DCT-II and the sine lifter.
 
 Matrices are built in float64 from float32 parameters and rounded to float32 once, as the
 classic float32 implementations do.
