@@ -17,9 +17,14 @@ from kaldibridge.transforms.misc import (
 )
 from kaldibridge.transforms.scale import AmplitudeToDB, MuLawDecoding, MuLawEncoding, Vol
 from kaldibridge.transforms.spectrogram import GriffinLim, InverseSpectrogram, SpectralCentroid, Spectrogram
+from kaldibridge.transforms.wrappers import ComputeDeltas, Resample, SlidingWindowCmn, SpeedPerturbation  # noqa: F401  (torch core wrappers)
 
 __all__ = [
     "AddNoise",
+    "ComputeDeltas",
+    "Resample",
+    "SlidingWindowCmn",
+    "SpeedPerturbation",
     "AmplitudeToDB",
     "Deemphasis",
     "Fade",
