@@ -65,9 +65,10 @@ def dcshift(waveform: Tensor, shift: float, limiter_gain: float | None = None) -
 
     Without ``limiter_gain``: ``y = clamp(x + shift, -1, 1)``. With it, the threshold is
     ``thr = 1 - (|shift| - limiter_gain)``; for ``shift > 0`` samples above ``thr`` (for
-    ``shift < 0`` samples below ``-thr``) are compressed towards the threshold instead of
-    shifted: ``y = (x - thr) * limiter_gain / (1 - thr) + thr`` (mirrored for negative
-    shifts); all other samples are shifted and clipped.
+    ``shift < 0`` samples below ``-thr``) are held at ``thr`` (``-thr``) instead of being
+    shifted; all other samples are shifted and clipped. This is what SoX outputs: its
+    limiter's compression term, ``(x - thr) * limiter_gain / (1 - thr)``, is added in units
+    of its 32-bit sample scale, where it is below one step, and torchaudio clamps it away.
 
     Args:
         waveform: ``(..., time)`` float tensor in [-1, 1].
@@ -76,10 +77,6 @@ def dcshift(waveform: Tensor, shift: float, limiter_gain: float | None = None) -
 
     Returns:
         Tensor of the input's shape and dtype.
-
-    Differences: torchaudio adds ``shift`` to limited samples and then clamps them at the
-    threshold, which flattens them; this follows SoX, whose limited samples keep their
-    compressed shape.
     """
     _check_float(waveform, "dcshift")
     if not -2.0 <= shift <= 2.0:
@@ -92,10 +89,9 @@ def dcshift(waveform: Tensor, shift: float, limiter_gain: float | None = None) -
         raise OptionError(
             f"dcshift limiter_gain {limiter_gain} must be smaller than |shift| {abs(shift)}"
         )
-    scale = limiter_gain / (1.0 - thr)
-    if shift > 0:
-        return torch.where(waveform > thr, (waveform - thr) * scale + thr, shifted)
-    return torch.where(waveform < -thr, (waveform + thr) * scale - thr, shifted)
+    held = torch.full_like(waveform, thr if shift > 0 else -thr)
+    limited = waveform > thr if shift > 0 else waveform < -thr
+    return torch.where(limited, held, shifted)
 
 
 def overdrive(waveform: Tensor, gain: float = 20, colour: float = 20) -> Tensor:
