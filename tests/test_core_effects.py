@@ -191,3 +191,15 @@ def test_matches_sox_golden(case: str, fn) -> None:  # type: ignore[no-untyped-d
     y = fn(torch.from_numpy(x.T.copy())).numpy().T
     # SoX computes on 32-bit integers and writes float32: agree to float32 resolution
     np.testing.assert_allclose(y, ref, rtol=0, atol=1e-7)
+
+
+def test_dither_name_survives_the_kaldi_dither_submodule() -> None:
+    # kaldibridge/functional/dither.py (Kaldi-style dither) shares the name; importing it
+    # must not replace the torchaudio-style function on the package
+    import importlib
+
+    importlib.import_module("kaldibridge.functional.dither")
+    import kaldibridge.functional as fresh
+
+    assert callable(fresh.dither)
+    assert fresh.dither is F.dither
