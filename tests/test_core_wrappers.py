@@ -135,3 +135,35 @@ def test_compile_smoke(module: torch.nn.Module, shape: tuple[int, ...]) -> None:
     x = torch.randn(*shape, generator=_gen(7))
     compiled = torch.compile(module, fullgraph=True, backend="aot_eager")
     torch.testing.assert_close(compiled(x), module(x), rtol=1e-5, atol=1e-5)
+
+
+# torchaudio 2.x parameter names and order, as documented (torchaudio cannot be installed here)
+TORCHAUDIO_PARAMS = {
+    T.Resample: "orig_freq new_freq resampling_method lowpass_filter_width rolloff beta",
+    T.SlidingWindowCmn: "cmn_window min_cmn_window center norm_vars",
+    T.ComputeDeltas: "win_length mode",
+    T.SpeedPerturbation: "orig_freq factors",
+    F.contrast: "waveform enhancement_amount",
+    F.dcshift: "waveform shift limiter_gain",
+    F.overdrive: "waveform gain colour",
+    F.dither: "waveform density_function noise_shaping",
+}
+
+
+@pytest.mark.parametrize("obj", list(TORCHAUDIO_PARAMS), ids=lambda o: o.__name__)
+def test_torchaudio_parameter_order(obj: object) -> None:
+    import inspect
+
+    params = [
+        p.name
+        for p in inspect.signature(obj).parameters.values()  # type: ignore[arg-type]
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    assert params == TORCHAUDIO_PARAMS[obj].split()  # type: ignore[index]
+
+
+def test_resample_exports() -> None:
+    module = T.Resample(48000, 16000)
+    x = torch.randn(2, 960, generator=_gen(8))
+    program = torch.export.export(module, (x,))
+    torch.testing.assert_close(program.module()(x), module(x))
