@@ -17,7 +17,6 @@ from kaldibridge.functional.filtering import (  # noqa: E402,F401  (sox/filterin
     treble_biquad,
 )
 from kaldibridge.functional.resample import linear_resample, resample  # noqa: E402,F401  (pitch owner)
-import kaldibridge.functional.dither as _dither_module  # noqa: E402,F401  (loaded before the next line so that `dither` stays the function, not the submodule)
 from kaldibridge.functional.effects import contrast, dcshift, dither, overdrive  # noqa: E402,F401  (torch core owner)
 from kaldibridge.functional.loudness import loudness  # noqa: E402,F401  (torch core owner)
 from kaldibridge.functional.masking import mask_along_axis, mask_along_axis_iid  # noqa: E402,F401  (torch core owner)

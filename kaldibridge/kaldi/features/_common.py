@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import torch
 
 from kaldibridge.errors import OptionError
-from kaldibridge.functional.dither import dither as _dither
+from kaldibridge.functional.gaussian_dither import dither as _dither
 from kaldibridge.functional.framing import frame_indices, frame_signal, num_frames, num_frames_tensor
 from kaldibridge.functional.srfft import fft_tables
 from kaldibridge.functional.spectral import (
