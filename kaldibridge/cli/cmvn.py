@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kaldibridge.cli.common import printable_wx
 from kaldibridge.cli.framework import Tool, ToolContext
 from kaldibridge.errors import FormatError, KaldiFatalError
 from kaldibridge.kaldi.features.cmvn import (
@@ -134,13 +135,9 @@ def _run_compute(ctx: ToolContext) -> int:
             done += 1
         out = np.zeros((0, 0), np.float32) if total is None else total.astype(np.float32)
         write_object(target, out, "matrix", binary=o.binary)
-        ctx.log.info(f"Wrote global CMVN stats to {_printable_wx(target)}")
+        ctx.log.info(f"Wrote global CMVN stats to {printable_wx(target)}")
     ctx.log.info(f"Done accumulating CMVN stats for {done} utterances; {err} had errors.")
     return 0 if done else 1
-
-
-def _printable_wx(name: str) -> str:
-    return "standard output" if name in ("", "-") else name
 
 
 COMPUTE_CMVN_STATS = Tool(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kaldibridge.kaldi.options import escape_arg
 from kaldibridge.kaldi.table import (
     RandomAccessTableReader,
     SequentialTableReader,
@@ -23,6 +24,9 @@ from kaldibridge.kaldi.table import (
 )
 
 __all__ = [
+    "printable_rx",
+    "printable_wx",
+    "map_matrices",
     "open_sequential",
     "open_random",
     "open_writer",
@@ -67,3 +71,31 @@ def write_single(wxfilename: str, value: Any, holder: str = "matrix", *, binary:
             stream.write(str(value).encode("utf-8", errors="surrogateescape"))
         return
     write_object(wxfilename, value, holder, binary=binary)
+
+
+def printable_rx(name: str) -> str:
+    """Kaldi's ``PrintableRxfilename``: ``-`` is "standard input", other names shell-escaped."""
+    return "standard input" if name in ("", "-") else escape_arg(name)
+
+
+def printable_wx(name: str) -> str:
+    """Kaldi's ``PrintableWxfilename``: ``-`` is "standard output", other names shell-escaped."""
+    return "standard output" if name in ("", "-") else escape_arg(name)
+
+
+def map_matrices(
+    ctx: Any, rspecifier: str, wspecifier: str, fn: Any, empty_warning: str, *, need_columns: bool = False
+) -> int:
+    """Write ``fn(matrix)`` for every matrix of a table; skip empty matrices with a warning.
+
+    A matrix is empty when it has no rows (or, with ``need_columns``, no columns either).
+    ``empty_warning`` is formatted with ``key``. Returns 0, as the Kaldi tools built on this
+    loop (add-deltas, splice-feats, ...) do.
+    """
+    with open_sequential(rspecifier, "matrix") as reader, open_writer(wspecifier, "matrix") as writer:
+        for key, feats in reader:
+            if feats.shape[0] == 0 or (need_columns and feats.shape[1] == 0):
+                ctx.log.emit("WARNING", empty_warning.format(key=key), depth=1)
+                continue
+            writer.write(key, fn(feats))
+    return 0

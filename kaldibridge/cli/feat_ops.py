@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kaldibridge.cli.common import map_matrices
 from kaldibridge.cli.framework import Tool, ToolContext
 from kaldibridge.errors import FormatError, KaldiFatalError
 from kaldibridge.kaldi.features.deltas import (
@@ -58,14 +59,10 @@ class AddDeltasToolOptions(OptionGroup):
 def _run_add_deltas(ctx: ToolContext) -> int:
     o: DeltaFeaturesOptions = ctx.opts(DeltaFeaturesOptions)
     truncate = ctx.opts(AddDeltasToolOptions).truncate
-    rspecifier, wspecifier = ctx.args
-    with TableWriter(wspecifier, "matrix") as writer:
-        for key, feats in SequentialTableReader(rspecifier, "matrix"):
-            if feats.shape[0] == 0:
-                ctx.log.warning(f"Empty feature matrix for key {key}")
-                continue
-            writer.write(key, compute_deltas_kaldi(feats, o, truncate=truncate))
-    return 0
+    return map_matrices(
+        ctx, *ctx.args, lambda feats: compute_deltas_kaldi(feats, o, truncate=truncate),
+        "Empty feature matrix for key {key}",
+    )
 
 
 ADD_DELTAS = Tool(
@@ -84,14 +81,10 @@ ADD_DELTAS = Tool(
 def _run_add_deltas_sdc(ctx: ToolContext) -> int:
     o: ShiftedDeltaFeaturesOptions = ctx.opts(ShiftedDeltaFeaturesOptions)
     truncate = ctx.opts(AddDeltasToolOptions).truncate
-    rspecifier, wspecifier = ctx.args
-    with TableWriter(wspecifier, "matrix") as writer:
-        for key, feats in SequentialTableReader(rspecifier, "matrix"):
-            if feats.shape[0] == 0:
-                ctx.log.warning(f"Empty feature matrix for key {key}")
-                continue
-            writer.write(key, compute_shifted_deltas(feats, o, truncate=truncate))
-    return 0
+    return map_matrices(
+        ctx, *ctx.args, lambda feats: compute_shifted_deltas(feats, o, truncate=truncate),
+        "Empty feature matrix for key {key}",
+    )
 
 
 ADD_DELTAS_SDC = Tool(
@@ -117,14 +110,10 @@ class SpliceOptions(OptionGroup):
 
 def _run_splice(ctx: ToolContext) -> int:
     o: SpliceOptions = ctx.opts(SpliceOptions)
-    rspecifier, wspecifier = ctx.args
-    with TableWriter(wspecifier, "matrix") as writer:
-        for key, feats in SequentialTableReader(rspecifier, "matrix"):
-            if feats.shape[0] == 0 or feats.shape[1] == 0:
-                ctx.log.warning(f"Empty feature matrix for key {key}, skipping it")
-                continue
-            writer.write(key, splice_feats(feats, o.left_context, o.right_context))
-    return 0
+    return map_matrices(
+        ctx, *ctx.args, lambda feats: splice_feats(feats, o.left_context, o.right_context),
+        "Empty feature matrix for key {key}, skipping it", need_columns=True,
+    )
 
 
 SPLICE_FEATS = Tool(

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from kaldibridge.cli.common import (
+    printable_rx,
+    printable_wx,
     open_random,
     open_sequential,
     open_writer,
@@ -28,7 +30,6 @@ from kaldibridge.cli.common import (
 from kaldibridge.cli.framework import Tool, ToolContext
 from kaldibridge.errors import KaldiFatalError
 from kaldibridge.kaldi.options import OptionGroup, option
-from kaldibridge.kaldi.options.parse import escape_arg
 from kaldibridge.kaldi.table import is_rspecifier, is_wspecifier
 
 
@@ -39,16 +40,6 @@ def _binary_option(help_text: str = "Write single objects in binary form (tables
 def _float32(value: float) -> float:
     """Round to float32, as a BaseFloat option holds its value in Kaldi."""
     return float(np.float32(value))
-
-
-def _printable_rx(name: str) -> str:
-    """Kaldi's ``PrintableRxfilename``."""
-    return "standard input" if name in ("", "-") else escape_arg(name)
-
-
-def _printable_wx(name: str) -> str:
-    """Kaldi's ``PrintableWxfilename``."""
-    return "standard output" if name in ("", "-") else escape_arg(name)
 
 
 def _cxx_g(x: float) -> str:
@@ -114,7 +105,7 @@ def _copy_feats(ctx: ToolContext) -> int:
     if o.htk_in:
         mat = mat[0]
     write_single(dst, mat, "matrix", binary=o.binary)
-    ctx.log.info(f"Copied features from {_printable_rx(src)} to {_printable_wx(dst)}")
+    ctx.log.info(f"Copied features from {printable_rx(src)} to {printable_wx(dst)}")
     return 0
 
 
@@ -690,7 +681,7 @@ def _sum_table_to_single(ctx: ToolContext, holder: str, binary: bool, average: b
         total /= done
     write_single(ctx.args[1], total.astype(np.float32), holder, binary=binary)
     noun = "matrices" if holder == "matrix" else "vectors"
-    ctx.log.info(f"Summed {done} {noun}, {errors} with errors; wrote sum to {_printable_wx(ctx.args[1])}")
+    ctx.log.info(f"Summed {done} {noun}, {errors} with errors; wrote sum to {printable_wx(ctx.args[1])}")
     return 0 if (done > 0 and errors < done) else 1
 
 
@@ -726,7 +717,7 @@ def _sum_files(ctx: ToolContext, holder: str, binary: bool, average: bool) -> in
         total *= np.float32(1.0 / (len(ctx.args) - 1))
     write_single(ctx.args[-1], total, holder, binary=binary)
     noun = "matrices" if holder == "matrix" else "vectors"
-    ctx.log.info(f"Summed {len(ctx.args) - 1} {noun}; wrote sum to {_printable_wx(ctx.args[-1])}")
+    ctx.log.info(f"Summed {len(ctx.args) - 1} {noun}; wrote sum to {printable_wx(ctx.args[-1])}")
     return 0
 
 

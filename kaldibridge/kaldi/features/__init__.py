@@ -1,7 +1,7 @@
 """kaldibridge.kaldi.features."""
 
-# Pitch exports, loaded on first use so that `import kaldibridge.kaldi` stays free of torch.
-# Other families may add entries to _LAZY_EXPORTS.
+# Public names of the feature families, loaded on first use so that importing the package
+# stays free of torch. kaldibridge.kaldi re-exports this same table.
 _LAZY_EXPORTS: dict[str, str] = {
     # fbank / MFCC / spectrogram / PLP (features owner)
     "FrameExtractionOptions": "kaldibridge.kaldi.features.frame_options",
@@ -45,10 +45,18 @@ _LAZY_EXPORTS: dict[str, str] = {
 }
 
 
-def __getattr__(name: str):  # PEP 562 lazy attributes
-    module = _LAZY_EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
+def lazy_getattr(table: dict[str, str], package: str):
+    """A PEP 562 ``__getattr__`` resolving ``name`` from ``table[name]`` (a module path)."""
 
-    return getattr(importlib.import_module(module), name)
+    def __getattr__(name: str):
+        module = table.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        import importlib
+
+        return getattr(importlib.import_module(module), name)
+
+    return __getattr__
+
+
+__getattr__ = lazy_getattr(_LAZY_EXPORTS, __name__)
