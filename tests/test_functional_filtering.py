@@ -120,3 +120,49 @@ def test_fixed_rate_designs_refuse_other_rates() -> None:
 def test_frequency_above_nyquist_is_refused() -> None:
     with pytest.raises(OptionError):
         biquad_coeffs("highpass", 8000, 5000, 0.7, "q")
+
+
+def test_lfilter_tensor_coefficients_still_checked_eagerly() -> None:
+    with pytest.raises(OptionError, match="a\\[0\\]"):
+        lfilter(torch.zeros(4), torch.tensor([1.0]), torch.tensor([0.0, 1.0]))
+
+
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_lfilter_compiles_fullgraph(as_tensor: bool) -> None:
+    torch._dynamo.reset()
+    b, a = biquad_coeffs("lowpass", 16000, 1000, 0.707, "q")
+    if as_tensor:
+        b, a = torch.tensor(b, dtype=torch.float64), torch.tensor(a, dtype=torch.float64)
+    x = torch.randn(2, 3, 333, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    compiled = torch.compile(lambda s: lfilter(s, b, a), fullgraph=True, backend="aot_eager")
+    got = compiled(x)
+    ref = _direct_form(x[1, 2].numpy(), [float(v) for v in b], [float(v) for v in a])
+    np.testing.assert_allclose(got[1, 2].numpy(), ref, atol=1e-12)
+    torch.testing.assert_close(got, lfilter(x, b, a), rtol=0, atol=1e-14)
+
+
+def test_lfilter_compiled_gradients_match_eager() -> None:
+    torch._dynamo.reset()
+    x = torch.randn(2, 150, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+
+    def run(fn):  # type: ignore[no-untyped-def]
+        a = torch.tensor([1.0, -0.7, 0.2], dtype=torch.float64, requires_grad=True)
+        b = torch.tensor([0.4, 0.1], dtype=torch.float64, requires_grad=True)
+        fn(x, b, a).square().sum().backward()
+        return a.grad, b.grad
+
+    compiled = torch.compile(lambda s, b, a: lfilter(s, b, a), fullgraph=True, backend="aot_eager")
+    for got, want in zip(run(compiled), run(lfilter)):
+        torch.testing.assert_close(got, want)
+
+
+def test_lfilter_exports() -> None:
+    class Filter(torch.nn.Module):
+        def forward(self, s: torch.Tensor, b: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+            return lfilter(s, b, a)
+
+    x = torch.randn(3, 200, dtype=torch.float64, generator=torch.Generator().manual_seed(6))
+    b = torch.tensor([0.3, 0.3], dtype=torch.float64)
+    a = torch.tensor([1.0, -0.4], dtype=torch.float64)
+    program = torch.export.export(Filter(), (x, b, a))
+    torch.testing.assert_close(program.module()(x, b, a), lfilter(x, b, a))

@@ -51,6 +51,14 @@ WidthType = Literal["h", "k", "o", "q", "s", "b"]
 _BLOCK = 64
 
 
+def _is_compiling() -> bool:
+    """Whether dynamo / ``torch.export`` is tracing (``torch.compiler.is_compiling`` from torch 2.3)."""
+    probe = getattr(torch.compiler, "is_compiling", None)
+    if probe is None:  # pragma: no cover - older torch
+        return bool(torch._dynamo.is_compiling())
+    return bool(probe())
+
+
 def _as_coeffs(c: torch.Tensor | list[float] | tuple[float, ...], like: torch.Tensor) -> torch.Tensor:
     if isinstance(c, torch.Tensor):
         return c.to(device=like.device, dtype=torch.float64) if c.dtype != torch.float64 or c.device != like.device else c
@@ -123,6 +131,23 @@ def _fir(x: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
     return torch.fft.irfft(spec, nfft)[..., :n]
 
 
+def _check_leading_coeff(a: torch.Tensor | list[float] | tuple[float, ...], aa: torch.Tensor) -> None:
+    """Refuse ``a[0] == 0``.
+
+    Python coefficients are checked always. A tensor's value is only known when the
+    function runs eagerly: reading it inside ``torch.compile`` would break the graph, so
+    traced code skips the check (a zero ``a[0]`` then gives non-finite output).
+    """
+    if not isinstance(a, torch.Tensor):
+        if float(a[0]) == 0.0:
+            raise OptionError("lfilter: a[0] must not be zero")
+        return
+    if _is_compiling():
+        return
+    if float(aa[0].detach()) == 0.0:
+        raise OptionError("lfilter: a[0] must not be zero")
+
+
 def lfilter(
     waveform: torch.Tensor,
     b: torch.Tensor | list[float] | tuple[float, ...],
@@ -152,8 +177,7 @@ def lfilter(
     aa = _as_coeffs(a, x)
     if bb.ndim != 1 or aa.ndim != 1 or bb.numel() == 0 or aa.numel() == 0:
         raise OptionError("lfilter: b and a must be non-empty 1-D coefficient vectors")
-    if float(aa[0].detach()) == 0.0:
-        raise OptionError("lfilter: a[0] must not be zero")
+    _check_leading_coeff(a, aa)
     bb = bb / aa[0]
     aa = aa / aa[0]
     n = x.shape[-1]
