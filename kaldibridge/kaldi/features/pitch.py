@@ -48,6 +48,7 @@ from kaldibridge.functional.resample import (
     linear_resample_num_output,
 )
 from kaldibridge.kaldi.features.pitch_rand import GlibcRandom
+from kaldibridge.kaldi.features.pitch_viterbi import traceback, viterbi_frames, viterbi_step_numpy
 from kaldibridge.kaldi.options import OptionGroup, option
 
 __all__ = [
@@ -197,6 +198,7 @@ class _Setup:
     lags: np.ndarray  # (L,) float32 log-spaced lags in seconds
     inv_lags: np.ndarray  # (L,) float32 pitch in Hz of each state
     weights: np.ndarray  # (num_measured_lags, L) float32 NCCF interpolation
+    weights64: np.ndarray  # the same in float64
     trans: np.ndarray  # (L, L) float32 transition costs (j - i)^2 * factor, row i, column j
     soft_lags: np.ndarray  # (L,) float32 soft_min_f0 * lags
     fft_size: int
@@ -258,9 +260,12 @@ def _make_setup(opts: PitchExtractionOptions) -> _Setup:
     inv = (1.0 / lags.astype(np.float64)).astype(np.float32)
     basic = opts.nccf_window_size
     full = basic + last_lag
-    fft_size = 1 << int(math.ceil(math.log2(max(2, full + basic))))
+    # circular correlation of size >= full needs no wrap-around guard: the first
+    # ``basic`` samples shifted by at most ``last_lag`` stay inside ``full``
+    fft_size = 1 << int(math.ceil(math.log2(max(2, full))))
     row_base = np.arange(lags.size, dtype=np.int64) * lags.size
-    for a in (lags, inv, weights, trans, soft, row_base):
+    weights64 = weights.astype(np.float64)
+    for a in (lags, inv, weights, weights64, trans, soft, row_base):
         a.setflags(write=False)
     return _Setup(
         fs=fs_i,
@@ -272,6 +277,7 @@ def _make_setup(opts: PitchExtractionOptions) -> _Setup:
         lags=lags,
         inv_lags=inv,
         weights=weights,
+        weights64=weights64,
         trans=trans,
         soft_lags=soft,
         fft_size=fft_size,
@@ -331,13 +337,15 @@ class _PitchTracker:
         self.sig_sum = 0.0
         self.sig_sumsq = 0.0
         self.finished = False
-        self.backptr: list[np.ndarray] = []
-        self.pov: list[np.ndarray] = []
-        self.cur_best: list[int] = []
-        self.lag_idx: list[int] = []
-        self.lag_nccf: list[float] = []
+        # Per-frame state, in arrays grown geometrically; rows [0, nf) are valid.
+        self.nf = 0
+        self.n_traced = 0  # frames covered by the last traceback
+        self.backptr = np.zeros((0, su.num_lags), dtype=np.int16 if su.num_lags <= 32767 else np.int32)
+        self.nccf_pov = np.zeros((0, su.weights.shape[0]), dtype=np.float64)  # NCCF without ballast
+        self.cur_best = np.zeros(0, dtype=np.int32)
+        self.lag_idx = np.zeros(0, dtype=np.int32)
+        self.lag_nccf = np.zeros(0, dtype=np.float32)
         self.forward = np.zeros(su.num_lags, dtype=np.float32)
-        self.buf = np.empty((su.num_lags, su.num_lags), dtype=np.float32)
         self.forward_remainder = 0.0
         self.latency = 0
         # per frame < recompute_frame: (avg_norm_prod, mean_square, nccf_pitch_resampled)
@@ -348,7 +356,19 @@ class _PitchTracker:
     # -- counts ---------------------------------------------------------------------
     @property
     def num_frames(self) -> int:
-        return len(self.backptr)
+        return self.nf
+
+    def _reserve(self, n: int) -> None:
+        """Make room for ``n`` frames in the per-frame arrays."""
+        cap = self.backptr.shape[0]
+        if n <= cap:
+            return
+        cap = max(n, 2 * cap, 64)
+        for name in ("backptr", "nccf_pov", "cur_best", "lag_idx", "lag_nccf"):
+            old = getattr(self, name)
+            new = np.zeros((cap,) + old.shape[1:], dtype=old.dtype)
+            new[: old.shape[0]] = old
+            setattr(self, name, new)
 
     def frames_available(self, num_samples: int) -> int:
         su = self.su
@@ -362,7 +382,7 @@ class _PitchTracker:
         return (num_samples - length) // su.shift + 1
 
     def frames_ready(self) -> int:
-        return len(self.lag_idx) - self.latency
+        return self.n_traced - self.latency
 
     # -- main entry -----------------------------------------------------------------
     def accept(self, new_ds: np.ndarray) -> None:
@@ -417,23 +437,36 @@ class _PitchTracker:
         nccf_pitch = _nccf(inner, norm, ballast.astype(np.float64)[:, None])
         nccf_pov = _nccf(inner, norm, 0.0)
         avg_norm = (norm.sum(axis=1) / norm.shape[1]).astype(np.float32)
-        pitch_res = (nccf_pitch @ su.weights.astype(np.float64)).astype(np.float32)
-        pov_res = (nccf_pov @ su.weights.astype(np.float64)).astype(np.float32)
+        pitch_res = (nccf_pitch @ su.weights64).astype(np.float32)
         local = _local_cost(su, pitch_res)
-        for k, f in enumerate(frames.tolist()):
-            if f < opts.recompute_frame:
-                self.info_avg.append(avg_norm[k])
-                self.info_ms.append(_F32(mean_square[k]))
-        for k, f in enumerate(frames.tolist()):
-            bp, self.forward, m = _viterbi_step(su, local[k], self.forward, self.buf)
-            self.forward_remainder += m
-            self.backptr.append(bp)
-            self.pov.append(pov_res[k])
-            self.cur_best.append(-1)
-            if f < opts.recompute_frame:
-                self.info_nccf.append(pitch_res[k])
-            if f == opts.recompute_frame - 1 and not opts.nccf_ballast_online:
+        f0, count = self.nf, frames.shape[0]  # frames are f0, f0 + 1, ...
+        self._reserve(f0 + count)
+        # the NCCF on the lag grid is only needed at the traced-back states: keep the
+        # integer-lag values and interpolate on demand (see _traceback)
+        self.nccf_pov[f0 : f0 + count] = nccf_pov
+        self.cur_best[f0 : f0 + count] = -1
+        keep = int(np.count_nonzero(frames < opts.recompute_frame))
+        if keep:
+            self.info_avg.extend(avg_norm[:keep].tolist())
+            self.info_ms.extend(mean_square[:keep].astype(np.float32).tolist())
+            self.info_nccf.append(pitch_res[:keep])
+        # the energy estimate is revised once frame recompute_frame - 1 is done
+        split = opts.recompute_frame - f0 if not opts.nccf_ballast_online else -1
+        if 0 < split < count:
+            self._search(local[:split], f0)
+            self._recompute()
+            self._search(local[split:], f0 + split)
+        else:
+            self._search(local, f0)
+            if split == count:
                 self._recompute()
+
+    def _search(self, local: np.ndarray, f0: int) -> None:
+        """Viterbi steps for frames ``f0 .. f0 + len(local) - 1``."""
+        su = self.su
+        n = local.shape[0]
+        self.forward_remainder += viterbi_frames(su.trans, su.row_base, local, self.forward, self.backptr[f0 : f0 + n])
+        self.nf = f0 + n
 
     def input_finished(self, new_ds: np.ndarray) -> None:
         """Kaldi's ``InputFinished``: flush the last samples, maybe re-search, no latency."""
@@ -486,19 +519,17 @@ class _PitchTracker:
             return
         ballast = float(_F32(opts.nccf_ballast))
         new_ballast = _F32(float(_F32(mean_square * _F32(su.basic))) ** 2 * ballast)
-        forward = np.zeros(su.num_lags, dtype=np.float32)
-        remainder = 0.0
-        for t in range(n):
-            old_ballast = _F32(float(_F32(self.info_ms[t] * _F32(su.basic))) ** 2 * ballast)
-            avg = self.info_avg[t]
-            scale = _F32(np.power(_F32(_F32(old_ballast + avg) / _F32(new_ballast + avg)), _F32(0.5)))
-            scaled = (self.info_nccf[t] * scale).astype(np.float32)
-            bp, forward, m = _viterbi_step(su, _local_cost(su, scaled), forward, self.buf)
-            remainder += m
-            self.backptr[t] = bp
-            self.cur_best[t] = -1
-        self.forward_remainder = remainder
-        self.forward = forward
+        scales = np.empty(n, dtype=np.float32)
+        for t in range(n):  # at most recompute_frame scalars, in Kaldi's float rounding
+            old_ballast = _F32(float(_F32(_F32(self.info_ms[t]) * _F32(su.basic))) ** 2 * ballast)
+            avg = _F32(self.info_avg[t])
+            scales[t] = _F32(np.power(_F32(_F32(old_ballast + avg) / _F32(new_ballast + avg)), _F32(0.5)))
+        nccf = np.concatenate(self.info_nccf, axis=0)[:n]
+        scaled = (nccf * scales[:, None]).astype(np.float32)
+        self.forward = np.zeros(su.num_lags, dtype=np.float32)
+        self.forward_remainder = 0.0
+        self.cur_best[:n] = -1
+        self._search(_local_cost(su, scaled), 0)
         self._traceback()
         self._clear_info()
 
@@ -508,21 +539,14 @@ class _PitchTracker:
         self.info_nccf.clear()
 
     def _traceback(self) -> None:
-        n = self.num_frames
-        if len(self.lag_idx) < n:
-            extra = n - len(self.lag_idx)
-            self.lag_idx.extend([0] * extra)
-            self.lag_nccf.extend([0.0] * extra)
-        state = int(np.argmin(self.forward))
-        t = n - 1
-        while t >= 0:
-            if self.cur_best[t] == state:
-                break
-            self.cur_best[t] = state
-            self.lag_idx[t] = state
-            self.lag_nccf[t] = float(self.pov[t][state])
-            state = int(self.backptr[t][state])
-            t -= 1
+        n = self.nf
+        lo = traceback(self.backptr, self.cur_best, self.lag_idx, int(np.argmin(self.forward)), n - 1)
+        if lo < n:
+            # NCCF (no ballast) interpolated onto the lag grid at the chosen states only
+            states = self.lag_idx[lo:n]
+            w = self.su.weights64[:, states]  # (num_measured_lags, frames)
+            self.lag_nccf[lo:n] = np.einsum("fk,kf->f", self.nccf_pov[lo:n], w).astype(np.float32)
+        self.n_traced = n
         self.latency = self._latency(self.opts.max_frames_latency)
 
     def _latency(self, max_latency: int) -> int:
@@ -545,9 +569,9 @@ class _PitchTracker:
     def features(self, num: int | None = None, start: int = 0) -> np.ndarray:
         """``(frames, 2)`` float32 [NCCF, pitch] from the current traceback."""
         end = self.frames_ready() if num is None else num
-        idx = np.asarray(self.lag_idx[start:end], dtype=np.int64)
+        idx = self.lag_idx[start:end]
         out = np.empty((idx.shape[0], 2), dtype=np.float32)
-        out[:, 0] = np.asarray(self.lag_nccf[start:end], dtype=np.float32)
+        out[:, 0] = self.lag_nccf[start:end]
         out[:, 1] = self.su.inv_lags[idx]
         return out
 
@@ -570,29 +594,12 @@ def _local_cost(su: _Setup, nccf: np.ndarray) -> np.ndarray:
 def _viterbi_step(
     su: _Setup, local: np.ndarray, prev: np.ndarray, buf: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """One frame of the Viterbi recursion, vectorized over lags.
-
-    ``best[i] = min_j trans[i, j] + prev[j]`` (the same single-precision sum as the
-    reference), with the leftmost minimizing ``j`` as the backpointer, over the full
-    ``lags x lags`` table held in ``buf``. (Searching only between the backpointers of
-    anchor rows, which the convex transition cost allows, touches 10x fewer entries but
-    measured slower here: numpy's per-call overhead outweighs the saved arithmetic.)
-
-    Args:
-        su: derived constants.
-        local: ``(lags,)`` float32 local costs of this frame.
-        prev: ``(lags,)`` float32 forward costs of the previous frame.
-        buf: ``(lags, lags)`` float32 scratch space.
+    """One frame of the dense (numpy) Viterbi recursion; see :mod:`.pitch_viterbi`.
 
     Returns:
-        ``(backpointers, forward_cost, removed_min)``: the best predecessor of each state,
-        the new forward cost normalized to minimum zero (float32), and the minimum removed.
+        ``(backpointers, forward_cost, removed_min)`` as int32, float32 and float.
     """
-    np.add(su.trans, prev, out=buf)
-    bp = buf.argmin(axis=1)
-    fwd = buf.reshape(-1)[su.row_base + bp] + local
-    m = fwd.min()
-    fwd -= m
+    bp, fwd, m = viterbi_step_numpy(su.trans, su.row_base, local, prev, buf)
     return bp.astype(np.int32), fwd, float(m)
 
 
