@@ -330,3 +330,118 @@ def half_complex_rfft_order(n_fft: int) -> np.ndarray:
     has_centre = 2 * q == half
     mirror = [half - k for k in range(1, q if has_centre else q + 1)]
     return np.array([0, *range(1, q + 1), *mirror, half], dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------------------
+# Column-layout (samples x frames) float32 pipeline for CPU: the frames of a chunk are laid
+# out as the columns of the zero-padded FFT input, so that framing, DC removal,
+# pre-emphasis and windowing write straight into the buffer the numpy split-radix FFT reads
+# (no transposed copies), and the split step hands the power spectrum over in the same
+# layout. Each elementary operation is the one the frame-major functions above perform,
+# in the same dtype, so results round alike.
+
+
+def frames_to_columns(
+    frames: np.ndarray,
+    out: np.ndarray,
+    window: np.ndarray,
+    mean: np.ndarray | None,
+    preemph: float,
+    energies: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
+) -> None:
+    """DC removal, pre-emphasis and windowing of frames, written as columns of ``out``.
+
+    Args:
+        frames: ``(frames, n)`` raw samples (any strides, e.g. an unfolded signal); not
+            modified.
+        out: ``(n_fft, frames)`` with ``n_fft >= n``: rows ``[0, n)`` receive the windowed
+            frames, rows ``[n, n_fft)`` are set to zero.
+        window: ``(n, 1)`` window, same dtype.
+        mean: ``(frames,)`` mean of each frame to subtract first (``sum / n`` as
+            :func:`remove_dc_offset` computes it; the summation order matters where later
+            steps amplify rounding), or ``None``.
+        preemph: pre-emphasis coefficient (:func:`preemphasis`; 0 skips it).
+        energies: optional ``(frames,)`` outputs for the sum of squares of each frame
+            after DC removal (before pre-emphasis) and of the windowed frame.
+    """
+    n = frames.shape[1]
+    x = out[:n]
+    cols = frames.T
+    if mean is not None:
+        np.subtract(cols, mean, out=x)
+    else:
+        x[...] = cols
+    out[n:] = 0
+    raw, windowed = energies
+    if raw is not None:
+        np.einsum("ij,ij->j", x, x, out=raw)
+    if preemph != 0.0:
+        prev = x[:-1] * x.dtype.type(preemph)  # from the frame before any update
+        x[1:] -= prev
+        if n:
+            x[0] -= x.dtype.type(preemph) * x[0]
+    x *= window
+    if windowed is not None:
+        np.einsum("ij,ij->j", x, x, out=windowed)
+
+
+def half_complex_power_columns(
+    y: np.ndarray, twiddles: tuple[np.ndarray, np.ndarray], out: np.ndarray, power: bool = True
+) -> np.ndarray:
+    """Power (or magnitude) spectrum from the half-length complex FFT, column layout.
+
+    The split step of :func:`half_complex_rfft` followed by ``re**2 + im**2``, with the
+    same float operations (the mirror bins use ``c - w d`` where the frame-major code
+    writes ``c + (-w) d``, which rounds identically).
+
+    Args:
+        y: ``(n_fft / 2, 2, frames)`` complex FFT of the even/odd sample pairs (real and
+            imaginary parts on axis 1).
+        twiddles: ``(re, im)`` arrays ``(n_fft / 4, 1)`` (see :func:`recursive_twiddles`).
+        out: ``(n_fft / 2 + 1, frames)`` output, bins in natural order.
+        power: if false, the square root of the power (magnitude).
+
+    Returns:
+        ``out``.
+    """
+    half = y.shape[0]
+    q = half // 2
+    dt = y.dtype.type
+    tr, ti = twiddles
+    bk = y[1 : q + 1]
+    bm = y[half - 1 : half - 1 - q : -1] if half - 1 - q >= 0 else y[half - 1 :: -1]
+    bk_r, bk_i, bm_r, bm_i = bk[:, 0], bk[:, 1], bm[:, 0], bm[:, 1]
+    hc = dt(0.5)
+    ck_r = bk_r + bm_r
+    ck_r *= hc
+    ck_i = bk_i - bm_i
+    ck_i *= hc
+    dk_r = bk_i + bm_i
+    dk_r *= hc
+    dk_i = bm_r - bk_r  # -0.5 (bk_r - bm_r), exactly
+    dk_i *= hc
+    u = tr * dk_r
+    u -= ti * dk_i
+    v = tr * dk_i
+    v += ti * dk_r
+    r0 = y[0, 0] + y[0, 1]
+    rn = y[0, 0] - y[0, 1]
+    np.multiply(r0, r0, out=out[0])
+    np.multiply(rn, rn, out=out[half])
+    a = ck_r + u
+    b = ck_i + v
+    np.multiply(a, a, out=out[1 : q + 1])
+    b *= b
+    out[1 : q + 1] += b
+    # mirror bins half - k, k = 1 .. q - 1 (k = q is the centre bin, done above)
+    np.subtract(ck_r[: q - 1], u[: q - 1], out=a[: q - 1])
+    np.subtract(ck_i[: q - 1], v[: q - 1], out=b[: q - 1])
+    a = a[: q - 1]
+    b = b[: q - 1]
+    a *= a
+    b *= b
+    a += b
+    out[half - 1 : half - q : -1] = a
+    if not power:
+        np.sqrt(out, out=out)
+    return out

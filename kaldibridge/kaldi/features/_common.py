@@ -19,16 +19,20 @@ Precision: float32 inputs are processed in float32 with the operations in Kaldi'
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Sequence
 
+import numpy as np
 import torch
 
 from kaldibridge.errors import OptionError
 from kaldibridge.functional.gaussian_dither import dither as _dither
 from kaldibridge.functional.framing import frame_indices, frame_signal, num_frames, num_frames_tensor
-from kaldibridge.functional.srfft import fft_tables
+from kaldibridge.functional.srfft import fft_tables, split_radix_fft_numpy
 from kaldibridge.functional.spectral import (
     FLT_EPSILON,
+    frames_to_columns,
+    half_complex_power_columns,
     half_complex_rfft,
     half_complex_rfft_order,
     log_energy,
@@ -43,6 +47,44 @@ from kaldibridge.kaldi.options import OptionGroup
 __all__ = ["FeatureComputer", "fmt_float", "check_frame_options", "resample_to_config"]
 
 Consts = dict[str, torch.Tensor]
+
+#: frames per chunk of the column pipeline (its work set stays in the L2 cache)
+_COLUMN_CHUNK = 256
+#: mel filters per block of the banded mel product
+_MEL_BLOCK = 8
+
+
+@dataclass
+class _ColumnPlan:
+    """numpy/torch constants of the column pipeline for one constant set."""
+
+    window: np.ndarray  # (window_size, 1) float32
+    twiddles: tuple[np.ndarray, np.ndarray]  # (n_fft / 4, 1) each
+    #: mel filters in blocks ``(first, stop, lo, hi, weights (stop - first, hi - lo))``:
+    #: only the spectrum rows ``[lo, hi)`` a block's filters touch take part in its product
+    mel_blocks: list[tuple[int, int, int, int, torch.Tensor]] | None
+    dim: int  # rows handed to ``finish``: mel bins, or FFT bins
+
+
+def _log_floor(x: torch.Tensor, floor: float) -> torch.Tensor:
+    """``log(max(x, floor))``, in place when ``x`` is a fresh tensor outside autograd."""
+    if x.requires_grad:
+        return torch.log(torch.clamp_min(x, floor))
+    return torch.clamp_min_(x, floor).log_()
+
+
+def mel_blocks(mel_t: torch.Tensor, block: int = _MEL_BLOCK) -> list[tuple[int, int, int, int, torch.Tensor]]:
+    """Split a mel matrix ``(fft_bins, mel_bins)`` into blocks of filters with the row band
+    they touch (see :class:`_ColumnPlan`)."""
+    w = mel_t.t().contiguous()
+    nz = w != 0
+    out = []
+    for g0 in range(0, w.shape[0], block):
+        g1 = min(g0 + block, w.shape[0])
+        rows = torch.nonzero(nz[g0:g1].any(0)).flatten()
+        lo, hi = (int(rows[0]), int(rows[-1]) + 1) if rows.numel() else (0, 1)
+        out.append((g0, g1, lo, hi, w[g0:g1, lo:hi].contiguous()))
+    return out
 
 
 def fmt_float(x: float) -> str:
@@ -147,6 +189,24 @@ class FeatureComputer:
         """Whether the log energy is taken before pre-emphasis and windowing."""
         return False
 
+    def energy_kind(self) -> Literal["raw", "windowed"] | None:
+        """Which frame log energy :meth:`finish` needs: before pre-emphasis ("raw"), of the
+        windowed frame ("windowed"), or none."""
+        return "raw" if self.need_raw_log_energy() else None
+
+    #: what the column pipeline hands to :meth:`finish`: "mel" (mel filter-bank energies,
+    #: ``consts["mel_t"]``), "power" (the power spectrum), or ``None`` (no column pipeline)
+    column_stage: Literal["mel", "power"] | None = None
+
+    def use_power(self) -> bool:
+        """Power spectrum (true) or magnitude spectrum (false) before the mel bank."""
+        return True
+
+    def finish(self, stage: torch.Tensor, log_energy: torch.Tensor | None) -> torch.Tensor:
+        """Feature rows from the output of :attr:`column_stage` ``(frames, dim)`` and the
+        floored frame log energy ``(frames,)`` (see :meth:`energy_kind`)."""
+        raise NotImplementedError
+
     def _check(self) -> None:
         """Validate option combinations (raise :class:`OptionError`)."""
 
@@ -231,8 +291,103 @@ class FeatureComputer:
         frames = frame_signal(wave, fo.window_size, fo.window_shift, fo.snip_edges)
         if frames.shape[0] == 0:
             return wave.new_zeros((0, self.dim))
+        if self._columns_ok(frames):
+            return self._compute_columns(frames, consts, generator)
         x, raw = self.window_frames(frames, consts["window"], generator)
         return self.compute_frames(x, raw, consts)
+
+    # -- the CPU column pipeline ----------------------------------------------------------
+    def _columns_ok(self, frames: torch.Tensor) -> bool:
+        """Whether :meth:`_compute_columns` may replace the frame-major path."""
+        n = self.frame_opts.padded_window_size
+        return (
+            self.column_stage is not None
+            and self.fft_mode == "kaldi"
+            and n >= 4
+            and n & (n - 1) == 0
+            and frames.dtype == torch.float32
+            and frames.device.type == "cpu"
+            and not (frames.requires_grad and torch.is_grad_enabled())
+            and not torch.compiler.is_compiling()
+        )
+
+    def _column_plan(self, consts: Consts) -> _ColumnPlan:
+        """numpy constants for ``consts``, cached by the identity and version of its tensors."""
+        names = ("window", "twiddle_re", "twiddle_im") + (("mel_t",) if self.column_stage == "mel" else ())
+        key = tuple((k, consts[k].data_ptr(), consts[k]._version) for k in names)
+        cache: dict[tuple, _ColumnPlan] = self.__dict__.setdefault("_column_plans", {})
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        q = self.frame_opts.padded_window_size // 4
+        blocks = mel_blocks(consts["mel_t"].float()) if self.column_stage == "mel" else None
+        plan = _ColumnPlan(
+            window=consts["window"].detach().float().numpy().reshape(-1, 1).copy(),
+            twiddles=(
+                consts["twiddle_re"].detach().float().numpy().reshape(q, 1).copy(),
+                consts["twiddle_im"].detach().float().numpy().reshape(q, 1).copy(),
+            ),
+            mel_blocks=blocks,
+            dim=consts["mel_t"].shape[1] if blocks is not None else self.frame_opts.padded_window_size // 2 + 1,
+        )
+        if len(cache) > 16:
+            cache.clear()
+        cache[key] = plan
+        return plan
+
+    def _compute_columns(
+        self, frames: torch.Tensor, consts: Consts, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Features of raw frames ``(frames, window_size)`` through the column pipeline.
+
+        Same float32 operations as :meth:`window_frames` + :meth:`compute_frames` with the
+        numpy split-radix FFT (so the spectrum is bit-identical), but chunk by chunk of
+        frames laid out as columns: the windowed frames are written straight into the
+        FFT's input, the split step yields the power spectrum in the same layout, and the
+        mel product only touches each block of filters' band of FFT bins. Energies are
+        summed in a different order (float32 rounding differences only).
+        """
+        fo = self.frame_opts
+        if fo.dither != 0.0:
+            frames = _dither(frames, f32(fo.dither), generator)
+        plan = self._column_plan(consts)
+        fr = frames.detach().numpy()
+        count = fr.shape[0]
+        means = (frames.sum(dim=-1) / fr.shape[1]).numpy() if fo.remove_dc_offset else None
+        n_fft = fo.padded_window_size
+        half = n_fft // 2
+        kind = self.energy_kind()
+        energy = np.empty(count, dtype=np.float32) if kind is not None else None
+        out = np.empty((count, plan.dim), dtype=np.float32)
+        preemph = f32(fo.preemphasis_coefficient)
+        width = min(_COLUMN_CHUNK, count)
+        buf = np.empty((half, 2, width), dtype=np.float32)
+        spec = np.empty((half + 1, width), dtype=np.float32)
+        mel = torch.empty((plan.dim, width))
+        for j in range(0, count, _COLUMN_CHUNK):
+            c = min(_COLUMN_CHUNK, count - j)
+            if c != buf.shape[2]:  # the last, shorter chunk
+                buf = np.empty((half, 2, c), dtype=np.float32)
+                spec = np.empty((half + 1, c), dtype=np.float32)
+                mel = torch.empty((plan.dim, c))
+            e = energy[j : j + c] if energy is not None else None
+            frames_to_columns(
+                fr[j : j + c], buf.reshape(n_fft, c), plan.window, None if means is None else means[j : j + c], preemph,
+                (e if kind == "raw" else None, e if kind == "windowed" else None),
+            )
+            y = split_radix_fft_numpy(buf)
+            half_complex_power_columns(y, plan.twiddles, spec, self.use_power())
+            if plan.mel_blocks is None:
+                out[j : j + c] = spec.T
+                continue
+            st = torch.from_numpy(spec)
+            for g0, g1, lo, hi, w in plan.mel_blocks:
+                torch.mm(w, st[lo:hi], out=mel[g0:g1])
+            out[j : j + c] = mel.numpy().T
+        log_e = None
+        if energy is not None:
+            log_e = _log_floor(torch.from_numpy(energy), FLT_EPSILON)
+        return self.finish(torch.from_numpy(out), log_e)
 
     def compute_padded(
         self,

@@ -12,7 +12,14 @@ import torch
 
 from kaldibridge.functional.mel import mel_filterbank
 from kaldibridge.functional.spectral import FLT_EPSILON
-from kaldibridge.kaldi.features._common import Consts, FeatureComputer, energy_floor_log, power_spectrum, run_batch
+from kaldibridge.kaldi.features._common import (
+    Consts,
+    FeatureComputer,
+    _log_floor,
+    energy_floor_log,
+    power_spectrum,
+    run_batch,
+)
 from kaldibridge.kaldi.features.frame_options import FrameExtractionOptions, MelBanksOptions, f32
 from kaldibridge.kaldi.options import OptionGroup, group, option
 
@@ -56,22 +63,35 @@ class FbankComputer(FeatureComputer):
         )
         return {"mel_t": torch.from_numpy(bank.weights.T.copy())}
 
+    column_stage = "mel"
+
+    def energy_kind(self) -> Any:
+        if not self.opts.use_energy:
+            return None
+        return "raw" if self.opts.raw_energy else "windowed"
+
+    def use_power(self) -> bool:
+        return self.opts.use_power
+
     def compute_frames(self, frames: torch.Tensor, raw_log_energy: torch.Tensor | None, consts: Consts) -> torch.Tensor:
         o = self.opts
         energy = raw_log_energy
         if o.use_energy and not o.raw_energy:
             energy = torch.log(torch.clamp_min((frames * frames).sum(-1), FLT_EPSILON))
         spec = power_spectrum(frames, self.frame_opts.padded_window_size, consts, power=o.use_power, mode=self.fft_mode, ordered=False)
-        mel = torch.matmul(spec, consts["mel_t_unordered"])
-        if o.use_log_fbank:
-            mel = torch.log(torch.clamp_min(mel, FLT_EPSILON))
+        return self.finish(torch.matmul(spec, consts["mel_t_unordered"]), energy)
+
+    def finish(self, stage: torch.Tensor, log_energy: torch.Tensor | None) -> torch.Tensor:
+        o = self.opts
+        mel = _log_floor(stage, FLT_EPSILON) if o.use_log_fbank else stage
         if not o.use_energy:
             return mel
-        assert energy is not None
+        if log_energy is None:
+            raise ValueError("FBANK with use_energy needs the frame log energy")
         floor = energy_floor_log(o.energy_floor)
         if floor is not None:
-            energy = torch.clamp_min(energy, floor)
-        e = energy.unsqueeze(-1)
+            log_energy = torch.clamp_min(log_energy, floor)
+        e = log_energy.unsqueeze(-1)
         return torch.cat([mel, e] if o.htk_compat else [e, mel], dim=-1)
 
 

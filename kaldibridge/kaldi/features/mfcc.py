@@ -15,7 +15,14 @@ from kaldibridge.errors import OptionError
 from kaldibridge.functional.dct import dct_matrix, lifter_coeffs
 from kaldibridge.functional.mel import mel_filterbank
 from kaldibridge.functional.spectral import FLT_EPSILON
-from kaldibridge.kaldi.features._common import Consts, FeatureComputer, energy_floor_log, power_spectrum, run_batch
+from kaldibridge.kaldi.features._common import (
+    Consts,
+    FeatureComputer,
+    _log_floor,
+    energy_floor_log,
+    power_spectrum,
+    run_batch,
+)
 from kaldibridge.kaldi.features.fbank import _cached_computer, _FeatureModule
 from kaldibridge.kaldi.features.frame_options import FrameExtractionOptions, MelBanksOptions, f32
 from kaldibridge.kaldi.options import OptionGroup, group, option
@@ -77,18 +84,32 @@ class MfccComputer(FeatureComputer):
             out["lifter"] = torch.from_numpy(lifter_coeffs(o.cepstral_lifter, o.num_ceps))
         return out
 
+    column_stage = "mel"
+
+    def energy_kind(self) -> Any:
+        if not self.opts.use_energy:
+            return None
+        return "raw" if self.opts.raw_energy else "windowed"
+
     def compute_frames(self, frames: torch.Tensor, raw_log_energy: torch.Tensor | None, consts: Consts) -> torch.Tensor:
         o = self.opts
         energy = raw_log_energy
         if o.use_energy and not o.raw_energy:
             energy = torch.log(torch.clamp_min((frames * frames).sum(-1), FLT_EPSILON))
         spec = power_spectrum(frames, self.frame_opts.padded_window_size, consts, mode=self.fft_mode, ordered=False)
-        mel = torch.log(torch.clamp_min(torch.matmul(spec, consts["mel_t_unordered"]), FLT_EPSILON))
-        feats = torch.matmul(mel, consts["dct_t"])
+        return self._cepstra(torch.matmul(spec, consts["mel_t_unordered"]), energy, consts)
+
+    def finish(self, stage: torch.Tensor, log_energy: torch.Tensor | None) -> torch.Tensor:
+        return self._cepstra(stage, log_energy, self.consts(stage.dtype, stage.device, 1.0))
+
+    def _cepstra(self, mel: torch.Tensor, energy: torch.Tensor | None, consts: Consts) -> torch.Tensor:
+        o = self.opts
+        feats = torch.matmul(_log_floor(mel, FLT_EPSILON), consts["dct_t"])
         if "lifter" in consts:
             feats = feats * consts["lifter"]
         if o.use_energy:
-            assert energy is not None
+            if energy is None:
+                raise ValueError("MFCC with use_energy needs the frame log energy")
             floor = energy_floor_log(o.energy_floor)
             if floor is not None:
                 energy = torch.clamp_min(energy, floor)

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import torch
 
 from kaldibridge.functional.spectral import FLT_EPSILON
-from kaldibridge.kaldi.features._common import Consts, FeatureComputer, energy_floor_log, rfft, run_batch
+from kaldibridge.kaldi.features._common import Consts, FeatureComputer, _log_floor, energy_floor_log, rfft, run_batch
 from kaldibridge.kaldi.features.fbank import _cached_computer, _FeatureModule
 from kaldibridge.kaldi.features.frame_options import FrameExtractionOptions
 from kaldibridge.kaldi.options import OptionGroup, group, option
@@ -47,6 +47,13 @@ class SpectrogramComputer(FeatureComputer):
     def need_raw_log_energy(self) -> bool:
         return self.opts.raw_energy
 
+    @property
+    def column_stage(self) -> Any:  # type: ignore[override]
+        return None if self.opts.return_raw_fft else "power"
+
+    def energy_kind(self) -> Any:
+        return "raw" if self.opts.raw_energy else "windowed"
+
     def compute_frames(self, frames: torch.Tensor, raw_log_energy: torch.Tensor | None, consts: Consts) -> torch.Tensor:
         o = self.opts
         n = self.frame_opts.padded_window_size
@@ -58,12 +65,16 @@ class SpectrogramComputer(FeatureComputer):
             head = torch.stack([re[..., 0], re[..., -1]], dim=-1)
             body = torch.stack([re[..., 1:-1], im[..., 1:-1]], dim=-1).flatten(-2)
             return torch.cat([head, body], dim=-1)
-        logp = torch.log(torch.clamp_min(re * re + im * im, FLT_EPSILON))
-        assert energy is not None
-        floor = energy_floor_log(o.energy_floor)
+        return self.finish(re * re + im * im, energy)
+
+    def finish(self, stage: torch.Tensor, log_energy: torch.Tensor | None) -> torch.Tensor:
+        if log_energy is None:
+            raise ValueError("the spectrogram needs the frame log energy")
+        logp = _log_floor(stage, FLT_EPSILON)
+        floor = energy_floor_log(self.opts.energy_floor)
         if floor is not None:
-            energy = torch.clamp_min(energy, floor)
-        return torch.cat([energy.unsqueeze(-1), logp[..., 1:]], dim=-1)
+            log_energy = torch.clamp_min(log_energy, floor)
+        return torch.cat([log_energy.unsqueeze(-1), logp[..., 1:]], dim=-1)
 
 
 def spectrogram(

@@ -1,0 +1,139 @@
+"""The CPU column pipeline of the Kaldi features against the frame-major reference path.
+
+``FeatureComputer.compute_utterance`` takes the column pipeline for float32 CPU input with
+a power-of-two FFT; ``window_frames`` + ``compute_frames`` is the frame-major path that the
+GPU, float64, autograd and ``torch.compile`` use. Both must agree: the power spectrum bit
+for bit (same float32 operations), the features to float32 rounding of the mel product.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from kaldibridge.functional.framing import frame_signal
+from kaldibridge.functional.spectral import frames_to_columns, half_complex_power_columns, half_complex_rfft
+from kaldibridge.functional.srfft import split_radix_fft_numpy
+from kaldibridge.kaldi.features._common import mel_blocks
+from kaldibridge.kaldi.features.fbank import FbankComputer
+from kaldibridge.kaldi.features.mfcc import MfccComputer
+from kaldibridge.kaldi.features.spectrogram import SpectrogramComputer
+
+
+def _speechy(seconds: float, seed: int, sr: int = 16000) -> torch.Tensor:
+    """Integer-valued test signal: a few harmonics, noise and a silent stretch."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    x = sum(np.sin(2 * np.pi * f * t) * a for f, a in ((130, 6000), (260, 3000), (1900, 800), (5200, 300)))
+    x = x + rng.standard_normal(t.shape) * 200
+    x[len(x) // 3 : len(x) // 2] = 0.0
+    return torch.from_numpy(np.round(x).astype(np.float32))
+
+
+def _reference(computer, wave: torch.Tensor) -> torch.Tensor:
+    fo = computer.frame_opts
+    consts = computer.consts(torch.float32, "cpu")
+    frames = frame_signal(wave, fo.window_size, fo.window_shift, fo.snip_edges)
+    x, raw = computer.window_frames(frames, consts["window"])
+    return computer.compute_frames(x, raw, consts)
+
+
+CASES = [
+    (FbankComputer, {}),
+    (FbankComputer, {"num_mel_bins": 80}),
+    (FbankComputer, {"use_energy": True}),
+    (FbankComputer, {"use_energy": True, "raw_energy": False, "htk_compat": True, "energy_floor": 1.0}),
+    (FbankComputer, {"use_power": False}),
+    (FbankComputer, {"use_log_fbank": False}),
+    (FbankComputer, {"snip_edges": False, "window_type": "hamming"}),
+    (FbankComputer, {"preemphasis_coefficient": 0.0, "remove_dc_offset": False}),
+    (FbankComputer, {"sample_frequency": 8000.0}),
+    (FbankComputer, {"frame_length": 50.0, "frame_shift": 20.0, "low_freq": 64.0, "high_freq": -400.0}),
+    (MfccComputer, {}),
+    (MfccComputer, {"use_energy": False, "num_mel_bins": 40, "num_ceps": 40, "htk_compat": True}),
+    (MfccComputer, {"raw_energy": False, "cepstral_lifter": 0.0}),
+    (SpectrogramComputer, {}),
+    (SpectrogramComputer, {"raw_energy": False, "energy_floor": 1.0, "sample_frequency": 8000.0}),
+]
+
+
+@pytest.mark.parametrize("cls, kw", CASES)
+def test_columns_match_frame_major_path(cls, kw) -> None:
+    computer = cls(dither=0.0, **kw)
+    # 3.3 s: a full chunk of frames and a shorter last one
+    wave = _speechy(3.3 * 16000 / computer.frame_opts.sample_frequency, seed=len(kw))
+    consts = computer.consts(torch.float32, "cpu")
+    assert computer._columns_ok(frame_signal(wave[:1000], 400, 160))
+    got = computer.compute_utterance(wave, consts)
+    want = _reference(computer, wave)
+    assert got.shape == want.shape
+    # the mel product sums in another order: float32 rounding only
+    torch.testing.assert_close(got, want, rtol=2e-6, atol=2e-5)
+
+
+@pytest.mark.parametrize("n_fft, n", [(4, 3), (16, 16), (256, 200), (512, 400), (1024, 1000)])
+def test_column_power_spectrum_bit_identical(n_fft: int, n: int) -> None:
+    rng = np.random.default_rng(n_fft)
+    frames = np.round(rng.standard_normal((37, n)) * 3000).astype(np.float32)
+    window = np.hanning(n).astype(np.float32)
+    mean = (torch.from_numpy(frames).sum(-1) / n).numpy()
+    buf = np.full((n_fft // 2, 2, 37), np.nan, dtype=np.float32)  # padding must be cleared
+    raw = np.empty(37, dtype=np.float32)
+    frames_to_columns(frames, buf.reshape(n_fft, 37), window.reshape(-1, 1), mean, 0.97, (raw, None))
+    power = np.empty((n_fft // 2 + 1, 37), dtype=np.float32)
+    half_complex_power_columns(split_radix_fft_numpy(buf), _twiddles(n_fft), power)
+    # frame-major reference: the documented elementary steps
+    t = torch.from_numpy(frames)
+    x = t - torch.from_numpy(mean)[:, None]
+    np.testing.assert_allclose(raw, (x.double() ** 2).sum(-1).numpy(), rtol=1e-6)
+    prev = torch.cat([x[:, :1], x[:, :-1]], dim=1)
+    x = (x - 0.97 * prev) * torch.from_numpy(window)
+    re, im = half_complex_rfft(x, n_fft, complex_fft="split_radix")
+    assert np.array_equal(power.T, (re * re + im * im).numpy())
+
+
+def _twiddles(n_fft: int) -> tuple[np.ndarray, np.ndarray]:
+    from kaldibridge.functional.spectral import recursive_twiddles
+
+    tr, ti = recursive_twiddles(n_fft)
+    return tr.reshape(-1, 1), ti.reshape(-1, 1)
+
+
+def test_mel_blocks_cover_every_weight() -> None:
+    computer = FbankComputer(num_mel_bins=80)
+    mel_t = computer.consts(torch.float32, "cpu")["mel_t"]
+    spec = torch.rand(7, mel_t.shape[0])
+    out = torch.empty(mel_t.shape[1], 7)
+    for g0, g1, lo, hi, w in mel_blocks(mel_t):
+        # nothing outside the band
+        assert not bool(mel_t[:lo, g0:g1].any()) and not bool(mel_t[hi:, g0:g1].any())
+        out[g0:g1] = w @ spec.t()[lo:hi]
+    torch.testing.assert_close(out.t(), spec @ mel_t, rtol=1e-5, atol=1e-6)
+
+
+def test_columns_not_used_where_they_cannot_apply() -> None:
+    wave = _speechy(0.5, seed=3)
+    frames = frame_signal(wave, 400, 160)
+    assert not FbankComputer(round_to_power_of_two=False)._columns_ok(frames)
+    assert not FbankComputer(fft="torch")._columns_ok(frames)
+    assert not FbankComputer()._columns_ok(frames.double())
+    assert not SpectrogramComputer(return_raw_fft=True)._columns_ok(frames)
+    leaf = frames.clone().requires_grad_(True)
+    assert not FbankComputer()._columns_ok(leaf)
+
+
+def test_columns_with_dither_reproducible() -> None:
+    computer = FbankComputer()  # Kaldi's default dither 1.0
+    wave = _speechy(1.0, seed=5)
+    a = computer.compute_utterance(wave, generator=torch.Generator().manual_seed(1))
+    b = computer.compute_utterance(wave, generator=torch.Generator().manual_seed(1))
+    c = FbankComputer(dither=0.0).compute_utterance(wave)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+    # the same noise through the frame-major path
+    fo = computer.frame_opts
+    consts = computer.consts(torch.float32, "cpu")
+    frames = frame_signal(wave, fo.window_size, fo.window_shift, fo.snip_edges)
+    x, raw = computer.window_frames(frames, consts["window"], torch.Generator().manual_seed(1))
+    torch.testing.assert_close(a, computer.compute_frames(x, raw, consts), rtol=2e-6, atol=2e-5)
