@@ -51,18 +51,16 @@ def _to_stream(waveform: torch.Tensor, channels_first: bool) -> tuple[torch.Tens
     if x.ndim == 2:
         x = x.unsqueeze(0)
     if x.dtype == torch.int16:
-        xf = x.to(torch.float64) / 32768.0
-    elif x.dtype == torch.int32:
-        xf = x.to(torch.float64) / _SCALE
-    elif x.dtype == torch.uint8:
-        xf = (x.to(torch.float64) - 128.0) / 128.0
-    elif x.is_floating_point():
-        xf = x.to(torch.float64)
-    else:
+        return x.to(torch.float64).mul_(1 / 32768.0), tuple(waveform.shape)
+    if x.dtype == torch.int32:
+        return x.to(torch.float64).mul_(1 / _SCALE), tuple(waveform.shape)
+    if x.dtype == torch.uint8:
+        return (x.to(torch.float64) - 128.0).mul_(1 / 128.0), tuple(waveform.shape)
+    if not x.is_floating_point():
         raise OptionError(f"unsupported waveform dtype {x.dtype}")
-    # SoX reads floats as round(x * 2**31), saturated.
-    xf = torch.round(xf * _SCALE).clamp(-_SCALE, _SCALE - 1) / _SCALE
-    return xf, tuple(waveform.shape)
+    # SoX reads floats as round(x * 2**31), saturated (scaling by 2**31 is exact).
+    xf = x.to(torch.float64, copy=True).mul_(_SCALE).round_().clamp_(-_SCALE, _SCALE - 1)
+    return xf.mul_(1 / _SCALE), tuple(waveform.shape)
 
 
 def apply_effects_tensor(

@@ -129,10 +129,12 @@ def register(*names: str) -> Callable[[type[Effect]], type[Effect]]:
 
 def quantize(x: torch.Tensor, effect: str, ctx: Context) -> torch.Tensor:
     """Round to the int32 grid and saturate, warning about saturated samples."""
-    y = torch.round(x * _SCALE)
-    over = (y > _MAX) | (y < _MIN)
-    n = int(over.sum())
-    if n:
-        ctx.warn(effect, f"{effect} clipped {n} samples; decrease volume?")
-        y = y.clamp(_MIN, _MAX)
-    return y / _SCALE
+    y = x * _SCALE
+    y.round_()
+    if y.numel():
+        lo, hi = torch.aminmax(y)
+        if float(hi) > _MAX or float(lo) < _MIN:  # count only when something saturates
+            n = int(((y > _MAX) | (y < _MIN)).sum())
+            ctx.warn(effect, f"{effect} clipped {n} samples; decrease volume?")
+            y.clamp_(_MIN, _MAX)
+    return y.mul_(1 / _SCALE)  # exact: a power of two

@@ -212,22 +212,47 @@ def _dft_length(num_taps: int) -> int:
 
 
 # ------------------------------------------------------------------ stage computations
-def _conv_full_valid(u: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-    """``w[t] = sum_i h[i] u[t + N - 1 - i]`` for ``t`` in ``[0, len(u) - N + 1)``
-    (overlap-save FFT convolution over the last dim, vectorized over blocks)."""
+def _fft_filter(x: torch.Tensor, h: torch.Tensor, big_l: int = 1, lead: int = 0, length: int | None = None) -> torch.Tensor:
+    """Valid part of the convolution of ``h`` with the signal ``u``: ``w[t] = sum_i h[i]
+    u[t + N - 1 - i]`` for ``t`` in ``[0, len(u) - N + 1)`` (overlap-save FFT blocks).
+
+    ``u`` is ``xp`` zero-stuffed by ``big_l`` (``big_l - 1`` zeros after each sample; a
+    power of two), where ``xp`` is ``lead`` zeros, ``x`` and trailing zeros up to
+    ``length`` samples (default: no trailing zeros); padding happens once, here.
+
+    The spectrum of a zero-stuffed block is the block's own spectrum repeated ``big_l``
+    times (SoX's DFT up-sampling works on these images too), so each FFT block transforms
+    only ``nfft / big_l`` input samples.
+    """
     n_taps = h.numel()
-    total = u.shape[-1] - n_taps + 1
+    n_in = lead + x.shape[-1] if length is None else length
+    total = n_in * big_l - n_taps + 1
     if total <= 0:
-        return u.new_zeros(*u.shape[:-1], 0)
-    nfft = 1 << max(10, (4 * n_taps - 1).bit_length())
-    hop = nfft - n_taps + 1
+        return x.new_zeros(*x.shape[:-1], 0)
+    nfft = 1 << max(10, (4 * n_taps - 1).bit_length(), big_l.bit_length() + 3)
+    hop = (nfft - n_taps + 1) // big_l * big_l
     nblocks = -(-total // hop)
-    need = (nblocks - 1) * hop + nfft
-    up = torch.nn.functional.pad(u, (0, max(0, need - u.shape[-1])))
-    frames = up.unfold(-1, nfft, hop)  # (..., nblocks, nfft)
-    hf = torch.fft.rfft(h.to(u), nfft)
-    out = torch.fft.irfft(torch.fft.rfft(frames, nfft) * hf, nfft)[..., n_taps - 1 :]
-    return out.reshape(*u.shape[:-1], -1)[..., :total]
+    nx = nfft // big_l
+    xhop = hop // big_l
+    need = (nblocks - 1) * xhop + nx
+    xq = torch.nn.functional.pad(x, (lead, need - lead - x.shape[-1]))
+    spec = torch.fft.rfft(xq.unfold(-1, nx, xhop), nx)  # (..., nblocks, nx/2 + 1)
+    hf = torch.fft.rfft(h.to(x), nfft)
+    if big_l == 1:
+        prod = spec * hf
+    else:
+        # bins 0 .. nfft/2 of a stuffed block: big_l/2 copies of the nx-bin spectrum, then
+        # its bin 0 again; multiplied by the filter piece by piece (torch.cat of the
+        # conjugate view is very slow)
+        upper = spec[..., 1 : nx // 2].flip(-1).conj()  # full-spectrum bins nx/2 + 1 .. nx - 1
+        prod = spec.new_empty(*spec.shape[:-1], nfft // 2 + 1)
+        half = nx // 2
+        for c in range(0, nfft // 2, nx):
+            torch.mul(spec, hf[c : c + half + 1], out=prod[..., c : c + half + 1])
+            torch.mul(upper, hf[c + half + 1 : c + nx], out=prod[..., c + half + 1 : c + nx])
+        torch.mul(spec[..., :1], hf[nfft // 2 :], out=prod[..., nfft // 2 :])
+    out = torch.fft.irfft(prod, nfft)[..., n_taps - 1 : n_taps - 1 + hop]
+    return out.reshape(*x.shape[:-1], -1)[..., :total]
 
 
 @dataclass
@@ -237,19 +262,19 @@ class _DftStage:
     M: int
     post_peak: int
 
-    def run(self, x: torch.Tensor) -> torch.Tensor:
-        n_taps = self.h.numel()
+    def run(self, x: torch.Tensor, flush: int = 0) -> torch.Tensor:
+        """Filter ``x`` followed by ``flush`` zeros."""
         preload = self.post_peak // self.L
+        n_in = preload + x.shape[-1] + flush
         # SoX up-samples by a power of two in the frequency domain (spectrum images), which
         # puts the input on phase 0 whatever post_peak % L is; other factors use that phase
-        rem_l = 0 if _is_pow2(self.L) else self.post_peak % self.L
-        xp = torch.nn.functional.pad(x, (preload, 0))
-        if self.L > 1:
-            u = xp.new_zeros(*xp.shape[:-1], rem_l + xp.shape[-1] * self.L)
-            u[..., rem_l :: self.L] = xp
+        if self.L == 1 or _is_pow2(self.L):
+            w = _fft_filter(x, self.h, self.L, preload, n_in)
         else:
-            u = xp
-        w = _conv_full_valid(u, self.h)
+            rem_l = self.post_peak % self.L
+            u = x.new_zeros(*x.shape[:-1], rem_l + n_in * self.L)
+            u[..., rem_l + preload * self.L : rem_l + (preload + x.shape[-1]) * self.L : self.L] = x
+            w = _fft_filter(u, self.h)
         return w[..., :: self.M]
 
 
@@ -264,32 +289,29 @@ class _PolyStage:
     step: int  # 32.32 fixed point step
     num_coefs: int
 
-    def run(self, x: torch.Tensor) -> torch.Tensor:
+    def run(self, x: torch.Tensor, flush: int = 0) -> torch.Tensor:
+        """Resample ``x`` followed by ``flush`` zeros."""
         n = self.num_coefs
-        xp = torch.nn.functional.pad(x, ((n - 1) >> 1, 0))
-        num_in = xp.shape[-1] - (n - 1)
+        if flush and not self.rational:
+            x = torch.nn.functional.pad(x, (0, flush))
+            flush = 0
+        num_in = x.shape[-1] + flush + ((n - 1) >> 1) - (n - 1)
         if num_in <= 0:
             return x.new_zeros(*x.shape[:-1], 0)
-        dev = x.device
         if self.rational:
             # integer clock in units of 1/L input samples
-            at0 = self.at0 >> 32
-            step = self.step >> 32
-            count = max(0, -(-(num_in * self.L - at0) // step))
-            pos = at0 + torch.arange(count, device=dev, dtype=torch.int64) * step
-            q = torch.div(pos, self.L, rounding_mode="floor")
-            phase = pos - q * self.L
-            frac = None
-        else:
-            step = self.step
-            count = max(0, -(-((num_in << 32) - self.at0) // step))
-            pos = self.at0 + torch.arange(count, device=dev, dtype=torch.int64) * step
-            q = pos >> 32
-            fraction = pos & 0xFFFFFFFF
-            phase = fraction >> (32 - self.phase_bits)
-            frac = ((fraction << self.phase_bits) & 0xFFFFFFFF).to(torch.float64) / _MULT32
-        if self.rational:
-            return self._run_rational(xp, q, phase, count)
+            count = max(0, -(-(num_in * self.L - (self.at0 >> 32)) // (self.step >> 32)))
+            return self._run_rational(x, count)  # reads zeros past the end of x
+        # irrational ratio: 32.32 fixed-point clock, taps interpolated between phases
+        xp = torch.nn.functional.pad(x, ((n - 1) >> 1, 0))
+        dev = x.device
+        step = self.step
+        count = max(0, -(-((num_in << 32) - self.at0) // step))
+        pos = self.at0 + torch.arange(count, device=dev, dtype=torch.int64) * step
+        q = pos >> 32
+        fraction = pos & 0xFFFFFFFF
+        phase = fraction >> (32 - self.phase_bits)
+        frac = ((fraction << self.phase_bits) & 0xFFFFFFFF).to(torch.float64) / _MULT32
         table = self.table.to(dev)
         out = x.new_empty(*x.shape[:-1], count)
         taps = torch.arange(n, device=dev)
@@ -299,7 +321,7 @@ class _PolyStage:
             idx = q[s:e, None] + taps[None, :]
             win = xp[..., idx]  # (..., chunk, n)
             coef = table[phase[s:e]]  # (chunk, n, order+1)
-            if self.order == 0 or frac is None:
+            if self.order == 0:
                 c = coef[..., 0]
             else:
                 fx = frac[s:e, None]
@@ -309,57 +331,75 @@ class _PolyStage:
             out[..., s:e] = (win * c).sum(-1)
         return out
 
-    def _run_rational(self, xp: torch.Tensor, q: torch.Tensor, phase: torch.Tensor, count: int) -> torch.Tensor:
-        """Outputs ``i0, i0 + L, i0 + 2L, ...`` share one phase and step ``M`` input
-        samples: each such comb is a strided dot product (no gathered copies)."""
+    def _bank(self, count: int) -> tuple[np.ndarray, int, int]:
+        """The rational stage as one filter bank: ``(bank, first, rows)``.
+
+        Output ``j*L + i`` (``i < L``) reads the left-padded input from ``q_i + j*step``
+        with the taps of phase ``p_i``; column ``i`` of ``bank`` holds those taps shifted
+        by ``q_i - q_0``, so every group of ``L`` outputs is one row of ``step``-sample
+        input blocks times ``bank`` (``rows`` blocks deep). ``first`` is ``q_0``.
+        """
+        big_l = min(self.L, count)
+        cached = self.__dict__.get("_bank_cache")
+        if cached is not None and cached[0] == big_l:
+            return cached[1]
         n = self.num_coefs
-        big_l = self.L
-        out = xp.new_empty(*xp.shape[:-1], count)
-        if xp.device.type != "cpu":
-            table = self.table[..., 0].to(xp)
-            for i0 in range(min(big_l, count)):
-                q0 = int(q[i0])
-                step = (self.step >> 32)
-                m = len(range(i0, count, big_l))
-                win = xp[..., q0:].unfold(-1, n, step)[..., :m, :]
-                out[..., i0::big_l] = win @ table[int(phase[i0])]
-            return out
-        xn = xp.detach().numpy()
-        lead = xn.shape[:-1]
-        flat = np.ascontiguousarray(xn.reshape(-1, xn.shape[-1]))
-        res = np.empty((flat.shape[0], count))
-        table = self.table[..., 0].numpy()
         step = self.step >> 32
-        qs = q[: min(big_l, count)].tolist()
-        ph = phase[: min(big_l, count)].tolist()
-        item = flat.itemsize
-        for i0 in range(min(big_l, count)):
-            m = len(range(i0, count, big_l))
-            for row in range(flat.shape[0]):
-                base = flat[row, qs[i0]:]
-                win = np.lib.stride_tricks.as_strided(base, shape=(m, n), strides=(step * item, item))
-                res[row, i0::big_l] = win @ table[ph[i0]]
-        return torch.from_numpy(res.reshape(*lead, count)).to(xp)
+        pos = [(self.at0 >> 32) + i * step for i in range(big_l)]
+        q = [p // self.L for p in pos]
+        shift = [qi - q[0] for qi in q]
+        rows = -(-(n + max(shift)) // step)
+        taps = self.table[..., 0].numpy()
+        bank = np.zeros((rows * step, big_l))
+        for i, p in enumerate(pos):
+            bank[shift[i] : shift[i] + n, i] = taps[p % self.L]
+        self.__dict__["_bank_cache"] = (big_l, (bank, q[0], rows))
+        return bank, q[0], rows
+
+    def _run_rational(self, x: torch.Tensor, count: int) -> torch.Tensor:
+        """A sum of ``rows`` small matrix products over contiguous views of the input cut
+        into ``step``-sample blocks. torch's matmul, not numpy's: numpy's BLAS starts its
+        own threads, which spin against other work on a loaded machine."""
+        bank_np, first, rows = self._bank(count)
+        big_l = bank_np.shape[1]
+        step = self.step >> 32
+        m = -(-count // big_l)
+        nblk = m + rows - 1
+        need = nblk * step
+        start = first - ((self.num_coefs - 1) >> 1)  # input index of block 0 (< 0: preload zeros)
+        lo = max(start, 0)
+        hi = min(x.shape[-1], start + need)
+        flat = x.reshape(-1, x.shape[-1])
+        src = flat.new_zeros(flat.shape[0], need)
+        if hi > lo:
+            src[:, lo - start : hi - start] = flat[:, lo:hi]
+        # (L, step) @ (step, m) per block row: BLAS is much faster with the long
+        # dimension last than with (m, step) @ (step, L)
+        blocks_t = src.reshape(-1, nblk, step).transpose(1, 2)
+        bank_t = torch.from_numpy(bank_np.T.copy()).to(x)
+        out = bank_t[:, :step] @ blocks_t[..., :m]
+        for r in range(1, rows):
+            out += bank_t[:, r * step : (r + 1) * step] @ blocks_t[..., r : r + m]
+        out = out.transpose(1, 2).reshape(-1, m * big_l)[:, :count]
+        return out.reshape(*x.shape[:-1], count)
 
 
 @dataclass
 class _HalfStage:
     taps: torch.Tensor  # odd-tap coefficients COEFS[j] for input offsets +-(2j+1)
 
-    def run(self, x: torch.Tensor) -> torch.Tensor:
+    def run(self, x: torch.Tensor, flush: int = 0) -> torch.Tensor:
+        """Halve the rate of ``x`` followed by ``flush`` zeros."""
         n = self.taps.numel()
-        pre = 2 * n
-        xp = torch.nn.functional.pad(x, (pre, pre))  # preload + flush zeros
-        occ = xp.shape[-1] - 2 * pre
+        occ = x.shape[-1] + flush
         num_out = (occ + 1) // 2
-        full = torch.zeros(4 * n - 1, dtype=x.dtype, device=x.device)
+        full = torch.zeros(4 * n - 1, dtype=torch.float64)
         full[2 * n - 1] = 0.5
-        for j in range(n):
-            full[2 * n - 1 - (2 * j + 1)] = self.taps[j]
-            full[2 * n - 1 + (2 * j + 1)] = self.taps[j]
-        # out[i] = sum_k full[k] * xp[pre + 2i - (2n - 1) + k]
-        seg = xp[..., pre - (2 * n - 1) :]
-        w = _conv_full_valid(seg, full.flip(0))
+        full[0 : 2 * n - 1 : 2] = self.taps.flip(0)  # offsets -(2n - 1) .. -1
+        full[2 * n :: 2] = self.taps  # offsets 1 .. 2n - 1
+        # out[i] = sum_k full[k] * xp[2i + k], xp = (2n - 1) zeros, x, zeros (SoX's
+        # preload and flush)
+        w = _fft_filter(x, full.flip(0), 1, 2 * n - 1, 2 * n - 1 + occ + 2 * n)
         return w[..., : 2 * num_out : 2]
 
 
@@ -721,7 +761,7 @@ def resample(x: torch.Tensor, in_rate: float, out_rate: float, options: RateOpti
             y = _cubic(y, st[1])
         else:
             # flush: each stage sees enough trailing zeros to emit its whole response
-            y = st.run(torch.nn.functional.pad(y, (0, _stage_tail(st))))  # type: ignore[attr-defined]
+            y = st.run(y, _stage_tail(st))  # type: ignore[attr-defined]
     if y.shape[-1] < n_out:
         y = torch.nn.functional.pad(y, (0, n_out - y.shape[-1]))
     return y[..., :n_out]
