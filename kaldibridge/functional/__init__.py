@@ -48,3 +48,5 @@ from kaldibridge.functional.lpc import durbin, lpc_to_cepstrum  # noqa: E402,F40
 from kaldibridge.functional.cmvn import normalize_mean_var, sliding_window_cmn  # noqa: E402,F401  (post-processing owner)
 from kaldibridge.functional.deltas import add_deltas, compute_deltas, shift_frames, splice_frames  # noqa: E402,F401  (post-processing owner)
 from kaldibridge.functional.convolve import block_fft_convolve, convolve, fftconvolve  # noqa: E402,F401  (post-processing owner)
+from kaldibridge.functional.modulation import flanger, phaser  # noqa: E402,F401  (torch core owner)
+from kaldibridge.functional.voice_activity import vad, vad_start  # noqa: E402,F401  (torch core owner)
