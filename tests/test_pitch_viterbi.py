@@ -90,16 +90,19 @@ def test_python_kernel_equals_dense_argmin():
     np.testing.assert_array_equal(got_fwd, want_fwd)
 
 
-def test_kernel_handles_nan_like_numpy_argmin():
+def test_non_finite_costs_give_the_numpy_result():
+    # NaN costs (from NaN input) are left to the numpy path, whatever path is installed
     su = P._make_setup(PitchExtractionOptions(min_f0=200.0, max_f0=400.0, delta_pitch=0.02))
     n = su.num_lags
-    local = np.zeros((2, n), np.float32)
-    local[0, 7] = np.nan
+    local = np.zeros((3, n), np.float32)
+    local[1, 7] = np.nan
     start = np.zeros(n, np.float32)
-    want_bp, _ = _numpy_frames(su.trans, su.row_base, local, start)
-    got_bp, got_fwd = _kernel_frames(V._viterbi_kernel.func, su.trans, local, start)
-    np.testing.assert_array_equal(got_bp, want_bp)
-    assert np.isnan(got_fwd).all()
+    want_bp, want_fwd = _numpy_frames(su.trans, su.row_base, local, start)
+    fwd = start.copy()
+    bp = np.zeros((3, n), np.int32)
+    V.viterbi_frames(su.trans, su.row_base, local, fwd, bp)
+    np.testing.assert_array_equal(bp, want_bp)
+    assert np.isnan(fwd).all() and np.isnan(want_fwd[-1]).all()
 
 
 @pytest.mark.slow
@@ -145,7 +148,7 @@ def _speechy(seconds, seed):
     ],
 )
 def test_pipeline_numpy_path_equals_compiled(monkeypatch, overrides):
-    x = _speechy(4.0, 3)
+    x = _speechy(2.5, 3)
     x[:8000] *= 0.01  # a quiet start makes the energy estimate change (re-search)
     fast = compute_kaldi_pitch(x, **overrides).numpy()
     fast_proc = compute_and_process_kaldi_pitch(x, PitchExtractionOptions(**overrides)).numpy()

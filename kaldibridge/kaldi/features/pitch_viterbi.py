@@ -10,22 +10,26 @@ reference. Two implementations give identical backpointers and costs:
 * numpy (always available): the dense ``lags x lags`` table per frame, one vectorized
   ``argmin`` per frame (:func:`viterbi_step_numpy`);
 * compiled (when numba is installed, see :mod:`kaldibridge._jit`): all frames of a block
-  in one call; each frame is a divide-and-conquer monotone search. In exact arithmetic
-  the table is a Monge matrix (``(i - j)**2`` has the cross term ``-2ij``), so the
-  leftmost argmin never decreases with ``i``; the search solves the middle row, then
-  restricts the rows above/below to the columns left/right of its argmin. Float32
-  rounding can only move an argmin left of a later row's by less than
-  ``K = 2 * delta / c`` columns, where ``delta`` bounds the rounding error of one table
-  entry (``2**-23 * (max trans + max prev)``); the column ranges are widened by that
-  slack, so the result is the exact leftmost argmin of the rounded table, found with
-  ``O(lags * log(lags))`` entries instead of ``lags**2``. (Kaldi's own search stops at
-  the first non-improving neighbour, which is faster still but not always the exact
-  minimum; the two agree on every public golden case.)
+  in one call, each in ``O(lags)``. In exact arithmetic the row minima of
+  ``c (i - j)**2 + p[j]`` are a distance transform: the lower envelope of the parabolas
+  centred on each ``j`` (Felzenszwalb and Huttenlocher), computed in float64; call its
+  argmin of row ``i`` ``g(i)``. The float32 argmin ``a(i)`` of the rounded table then lies
+  in ``[g(i - 1) - K, g(i + 1) + K]``: if ``a(i) > g(i') + K`` for some ``i' > i``, adding
+  ``V(i, a) <= V(i, g)`` and ``R(i', g) <= R(i', a)`` and using the Monge identity
+  ``R(i, a) + R(i', g) - R(i, g) - R(i', a) = 2c (i' - i) (a - g)`` gives
+  ``c (a - g) <= delta`` (and symmetrically below), where ``R`` is the exact sum and
+  ``delta`` bounds ``|V - R|`` for one entry (``2**-23 * (max trans + max prev)``, plus a
+  margin for the float64 envelope). So ``K = floor(delta / c)`` (0 with Kaldi's
+  defaults) and a scan of that bracket with the reference's leftmost ``<`` rule gives
+  exactly the dense result, touching about ``3 * lags`` entries instead of ``lags**2``.
+  With a zero penalty, or a slack as wide as the grid, every row is scanned in full.
+  (Kaldi's own search stops at the first non-improving neighbour, which is not always
+  the exact minimum; the two agree on every public golden case.)
 
-Why compiled code: the recursion is sequential over frames, and each frame's search is
-a data-dependent recursion over rows; numpy can only do the dense table. Measured on 60 s
+Why compiled code: the recursion is sequential over frames, and the envelope of each
+frame is built with a data-dependent stack; numpy can only do the dense table. Measured on 60 s
 of 16 kHz speech-like audio (6000 frames, 417 states), single thread: numpy path 0.56 s,
-compiled path 0.03 s (see ``benchmarks/bench_pitch.py``).
+compiled path about 0.05 s (see ``benchmarks/bench_pitch.py``).
 """
 
 from __future__ import annotations
@@ -35,8 +39,6 @@ import numpy as np
 from kaldibridge._jit import jit_kernel
 
 __all__ = ["viterbi_frames", "viterbi_step_numpy", "traceback", "compiled_path_available"]
-
-_ULP_BOUND = 2.0**-23 * (1.0 + 2.0**-20)  # relative rounding bound of one table entry, with margin
 
 
 def compiled_path_available() -> bool:
@@ -75,70 +77,78 @@ def _viterbi_kernel(trans, local, forward, backptr, removed):  # pragma: no cove
     n = trans.shape[0]
     num_frames = local.shape[0]
     cur = np.empty(n, np.float32)
-    stack = np.empty(4 * (n + 1), np.int64)
+    hull = np.empty(n + 1, np.int64)  # states whose parabolas form the lower envelope
+    zn = np.empty(n + 2, np.float64)  # envelope breakpoints zn[k] / zd[k] (zd[0] = 0: -inf)
+    zd = np.empty(n + 2, np.float64)
+    h = np.empty(n, np.float64)
+    guess = np.empty(n + 2, np.int64)  # guess[i + 1]: real-arithmetic argmin of row i
     c = np.float64(trans[0, 1]) if n > 1 else 0.0
+    c2 = 2.0 * c
     tmax = np.float64(trans[0, n - 1])
     inf32 = np.float32(np.inf)
     for f in range(num_frames):
-        # slack of the monotone search (see the module docstring)
-        pmax = -np.inf
-        finite = True
+        pmax = 0.0
         for j in range(n):
-            p = forward[j]
-            if not (p > -inf32 and p < inf32):
-                finite = False
-            elif p > pmax:
-                pmax = np.float64(p)
+            pj = np.float64(forward[j])
+            pmax = max(pmax, pj)
+            h[j] = pj + c * j * j
+        # columns the float32 argmin of row i can be away from the real argmins of
+        # rows i - 1 and i + 1 (module docstring)
+        scale = tmax + pmax + 1.0
+        delta = scale * 2.0**-23 * (1.0 + 2.0**-20) + scale * 2.0**-40
         slack = n
-        if finite and c > 0.0:
-            k = 2.0 * (tmax + pmax) * 2.0**-23 * (1.0 + 2.0**-20) / c
-            if k < n:
-                slack = np.int64(k) + 1
-        # divide and conquer over rows: (row_lo, row_hi, col_lo, col_hi), inclusive
-        stack[0] = 0
-        stack[1] = n - 1
-        stack[2] = 0
-        stack[3] = n - 1
-        top = 4
-        while top > 0:
-            top -= 4
-            r0 = stack[top]
-            r1 = stack[top + 1]
-            c0 = stack[top + 2]
-            c1 = stack[top + 3]
-            mid = (r0 + r1) // 2
+        if c > 0.0 and delta < c * n:
+            slack = np.int64(delta / c)
+        if slack < n:
+            # lower envelope of the parabolas c (x - q)^2 + p[q] (Felzenszwalb and
+            # Huttenlocher's distance transform), breakpoints kept as fractions
+            k = 0
+            hull[0] = 0
+            zn[0] = -1.0
+            zd[0] = 0.0
+            for q in range(1, n):
+                hq = h[q]
+                while True:
+                    r = hull[k]
+                    num = hq - h[r]
+                    den = c2 * (q - r)
+                    if num * zd[k] <= zn[k] * den:  # q's parabola hides r's
+                        k -= 1
+                    else:
+                        break
+                k += 1
+                hull[k] = q
+                zn[k] = num
+                zd[k] = den
+            zn[k + 1] = np.inf
+            zd[k + 1] = 1.0
+            k = 0
+            for x in range(n):
+                while zn[k + 1] < x * zd[k + 1]:
+                    k += 1
+                guess[x + 1] = hull[k]
+        guess[0] = 0
+        guess[n + 1] = n - 1
+        for i in range(n):
+            lo = 0
+            hi = n - 1
+            if slack < n:
+                lo = max(guess[i] - slack, 0)
+                hi = min(guess[i + 2] + slack, n - 1)
             best = inf32
-            bj = c0
-            for j in range(c0, c1 + 1):
-                v = trans[mid, j] + forward[j]
+            bj = lo
+            for j in range(lo, hi + 1):
+                v = trans[i, j] + forward[j]
                 if v < best:
                     best = v
                     bj = j
-                elif v != v and best == best:  # numpy's argmin stops at the first NaN
-                    best = v
-                    bj = j
-            cur[mid] = best
-            backptr[f, mid] = bj
-            if r0 < mid:
-                stack[top] = r0
-                stack[top + 1] = mid - 1
-                stack[top + 2] = c0
-                stack[top + 3] = min(c1, bj + slack)
-                top += 4
-            if mid < r1:
-                stack[top] = mid + 1
-                stack[top + 1] = r1
-                stack[top + 2] = max(c0, bj - slack)
-                stack[top + 3] = c1
-                top += 4
+            cur[i] = best
+            backptr[f, i] = bj
         m = inf32
         for i in range(n):
             v = cur[i] + local[f, i]
             cur[i] = v
-            if v < m:
-                m = v
-            elif v != v and m == m:
-                m = v
+            m = min(m, v)
         for i in range(n):
             forward[i] = cur[i] - m
         removed[f] = m
@@ -165,7 +175,9 @@ def viterbi_frames(
     if num_frames == 0:
         return 0.0
     kernel = _viterbi_kernel.compiled()
-    if kernel is not None:
+    # the compiled search assumes finite costs (non-finite ones only come from
+    # non-finite input); those blocks take the numpy path, which defines the result
+    if kernel is not None and np.isfinite(local).all() and np.isfinite(forward).all():
         removed = np.empty(num_frames, dtype=np.float32)
         kernel(trans, np.ascontiguousarray(local, dtype=np.float32), forward, backptr, removed)
         total = 0.0
