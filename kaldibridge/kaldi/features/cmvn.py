@@ -528,6 +528,8 @@ def _np_apply_cmvn(x: np.ndarray, s: np.ndarray, norm_vars: bool, reverse: bool)
         else:
             alpha = (-1.0 / count).astype(np.float32).astype(np.float64)
             offset = (alpha * s[..., 0, :dim]).astype(np.float32)
+        if x.ndim == 2 and offset.ndim == 1:
+            return _per_column(x, None, offset)
         return x + offset[..., None, :]
     mean = s[..., 0, :dim] / count
     var = s[..., 1, :dim] / count - mean * mean
@@ -543,8 +545,54 @@ def _np_apply_cmvn(x: np.ndarray, s: np.ndarray, norm_vars: bool, reverse: bool)
         if not np.all(np.isfinite(scale)):
             raise FormatError("NaN or infinity in cepstral mean/variance computation")
         offset = -(mean * scale)
+    if x.ndim == 2 and scale.ndim == 1:
+        return _per_column(x, scale.astype(np.float32), offset.astype(np.float32))
     out = x * scale.astype(np.float32)[..., None, :]
     out += offset.astype(np.float32)[..., None, :]
+    return out
+
+
+#: Elements per row of the wide views that :func:`_per_column` works on.
+_WIDE_ROW = 1024
+
+
+def _per_column(x: np.ndarray, scale: np.ndarray | None, offset: np.ndarray) -> np.ndarray:
+    """``x * scale + offset`` per column (``scale=None``: ``x + offset``), float32.
+
+    Each operation is rounded to float32, in Kaldi's order (``MulColsVec`` then
+    ``AddVecToRows``). numpy broadcasts a ``(dim,)`` vector over short rows slowly (one
+    inner loop per frame), so ``k`` frames are viewed as one row of ``k * dim`` elements
+    and the vectors are tiled ``k`` times; the remaining frames are done directly.
+
+    Args:
+        x: ``(frames, dim)`` float32.
+        scale, offset: float32 ``(dim,)``.
+
+    Returns:
+        A new ``(frames, dim)`` float32 array.
+    """
+    n, dim = x.shape
+    x = np.ascontiguousarray(x)
+    out = np.empty((n, dim), dtype=np.float32)
+    k = _WIDE_ROW // dim if dim else 0
+    m = n - n % k if k > 1 else 0
+    if m:
+        xw = x[:m].reshape(-1, k * dim)
+        ow = out[:m].reshape(-1, k * dim)
+        tile = np.empty((2, k, dim), dtype=np.float32)
+        tile[0] = offset
+        if scale is None:
+            np.add(xw, tile[0].reshape(-1), out=ow)
+        else:
+            tile[1] = scale
+            np.multiply(xw, tile[1].reshape(-1), out=ow)
+            np.add(ow, tile[0].reshape(-1), out=ow)
+    if m < n:
+        if scale is None:
+            np.add(x[m:], offset, out=out[m:])
+        else:
+            np.multiply(x[m:], scale, out=out[m:])
+            np.add(out[m:], offset, out=out[m:])
     return out
 
 
@@ -555,21 +603,23 @@ def _np_apply_cmvn_2d(x: np.ndarray, s: np.ndarray, norm_vars: bool) -> np.ndarr
     if count < 1.0:
         raise FormatError(f"Insufficient stats for cepstral mean and variance normalization: count = {count:g}")
     if not norm_vars:
+        # Kaldi: offset = float(-1 / count) * mean_stats, in double, rounded to float
         alpha = float(np.float32(-1.0 / count))
-        return x + (s[0, :dim] * alpha).astype(np.float32)
+        return _per_column(x, None, (s[0, :dim] * alpha).astype(np.float32))
     inv = 1.0 / count
     mean = s[0, :dim] * inv
-    var = s[1, :dim] * inv - mean * mean
+    var = s[1, :dim] * inv
+    var -= mean * mean
     if not var.min() >= CMVN_VAR_FLOOR:  # also catches NaN
         for v in var[~(var >= CMVN_VAR_FLOOR)].tolist():
             _log.warning("Flooring cepstral variance from %g to %g", v, CMVN_VAR_FLOOR)
         var = np.maximum(var, CMVN_VAR_FLOOR)
         if not np.isfinite(var).all():
             raise FormatError("NaN or infinity in cepstral mean/variance computation")
-    scale = 1.0 / np.sqrt(var)
-    out = x * scale.astype(np.float32)
-    out += (-(mean * scale)).astype(np.float32)
-    return out
+    scale = np.sqrt(var)
+    np.divide(1.0, scale, out=scale)
+    mean *= scale
+    return _per_column(x, scale.astype(np.float32), (-mean).astype(np.float32))
 
 
 def _np_bounds(n: int, o: SlidingWindowCmnOptions) -> tuple[np.ndarray, np.ndarray]:

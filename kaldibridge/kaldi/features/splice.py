@@ -52,10 +52,19 @@ def splice_feats(feats: Any, left_context: int = 4, right_context: int = 4) -> A
         )
     n, dim = x.shape
     width = left_context + 1 + right_context
-    index = np.clip(np.arange(-left_context, n + right_context), 0, n - 1)
-    padded = np.ascontiguousarray(x[index])
-    # Row t of the output is rows t .. t + width - 1 of `padded`, which lie next to each
-    # other in memory: the spliced matrix is an overlapping strided view; copy it once.
-    item = padded.itemsize
-    view = as_strided(padded, shape=(n, width * dim), strides=(dim * item, item), writeable=False)
-    return view.copy()
+    out = np.empty((n, width * dim), dtype=np.float32)
+    x = np.ascontiguousarray(x)
+    # Output row t is input rows t - left .. t + right, which lie next to each other in
+    # memory: away from the edges the spliced matrix is an overlapping strided view of
+    # the input, copied once; the few edge rows repeat the first or last frame.
+    lo, hi = left_context, n - right_context
+    if hi > lo:
+        item = x.itemsize
+        view = as_strided(x, shape=(hi - lo, width * dim), strides=(dim * item, item), writeable=False)
+        out[lo:hi] = view
+    rows = np.concatenate((np.arange(min(lo, n)), np.arange(max(hi, lo), n)))
+    if rows.size:
+        idx = rows[:, None] + np.arange(-left_context, right_context + 1)
+        np.clip(idx, 0, n - 1, out=idx)
+        out[rows] = x[idx].reshape(rows.size, width * dim)
+    return out
