@@ -14,6 +14,12 @@ import torch
 import kaldibridge.functional as F
 import kaldibridge.transforms as T
 
+_VAD_PARAMS = (
+    "trigger_level trigger_time search_time allowed_gap pre_trigger_time boot_time noise_up_time "
+    "noise_down_time noise_reduction_amount measure_freq measure_duration measure_smooth_time "
+    "hp_filter_freq lp_filter_freq hp_lifter_freq lp_lifter_freq"
+)
+
 TORCHAUDIO_FUNCTIONAL = {
     "spectrogram": "waveform pad window n_fft hop_length win_length power normalized center pad_mode onesided return_complex",
     "inverse_spectrogram": "spectrogram length pad window n_fft hop_length win_length normalized center pad_mode onesided",
@@ -36,6 +42,25 @@ TORCHAUDIO_FUNCTIONAL = {
     "speed": "waveform orig_freq factor lengths",
     "preemphasis": "waveform coeff",
     "deemphasis": "waveform coeff",
+    "phaser": "waveform sample_rate gain_in gain_out delay_ms decay mod_speed sinusoidal",
+    "flanger": "waveform sample_rate delay depth regen width speed phase modulation interpolation",
+    "vad": "waveform sample_rate " + _VAD_PARAMS,
+    "biquad": "waveform b0 b1 b2 a0 a1 a2",
+    "allpass_biquad": "waveform sample_rate central_freq Q",
+    "band_biquad": "waveform sample_rate central_freq Q noise",
+    "bandpass_biquad": "waveform sample_rate central_freq Q const_skirt_gain",
+    "bandreject_biquad": "waveform sample_rate central_freq Q",
+    "bass_biquad": "waveform sample_rate gain central_freq Q",
+    "treble_biquad": "waveform sample_rate gain central_freq Q",
+    "equalizer_biquad": "waveform sample_rate center_freq gain Q",
+    "highpass_biquad": "waveform sample_rate cutoff_freq Q",
+    "lowpass_biquad": "waveform sample_rate cutoff_freq Q",
+    "deemph_biquad": "waveform sample_rate",
+    "riaa_biquad": "waveform sample_rate",
+    "contrast": "waveform enhancement_amount",
+    "dcshift": "waveform shift limiter_gain",
+    "overdrive": "waveform gain colour",
+    "dither": "waveform density_function noise_shaping",
 }
 
 TORCHAUDIO_TRANSFORMS = {
@@ -63,6 +88,7 @@ TORCHAUDIO_TRANSFORMS = {
     "AddNoise": "",
     "Preemphasis": "coeff",
     "Deemphasis": "coeff",
+    "Vad": "sample_rate " + _VAD_PARAMS,
 }
 
 

@@ -3,6 +3,7 @@
 Names and constructor arguments follow ``torchaudio.transforms``.
 """
 
+from kaldibridge.transforms.effects import Vad
 from kaldibridge.transforms.masking import FrequencyMasking, SpecAugment, TimeMasking
 from kaldibridge.transforms.melscale import LFCC, MFCC, InverseMelScale, MelScale, MelSpectrogram
 from kaldibridge.transforms.misc import (
@@ -47,5 +48,6 @@ __all__ = [
     "Speed",
     "TimeMasking",
     "TimeStretch",
+    "Vad",
     "Vol",
 ]
