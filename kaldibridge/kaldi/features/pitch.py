@@ -225,6 +225,19 @@ def _select_lags(min_f0: float, max_f0: float, delta_pitch: float) -> np.ndarray
     return np.asarray(out, dtype=np.float32)
 
 
+def _fft_friendly(n: int) -> int:
+    """Smallest ``2**a * 3**b >= n`` (sizes the FFT handles fastest)."""
+    best = 1 << max(1, (n - 1).bit_length())
+    p3 = 1
+    while p3 < best:
+        p2 = p3
+        while p2 < n:
+            p2 *= 2
+        best = min(best, p2)
+        p3 *= 3
+    return best
+
+
 @lru_cache(maxsize=16)
 def _make_setup(opts: PitchExtractionOptions) -> _Setup:
     fs_f, rs_f = float(_F32(opts.sample_frequency)), float(_F32(opts.resample_frequency))
@@ -262,7 +275,7 @@ def _make_setup(opts: PitchExtractionOptions) -> _Setup:
     full = basic + last_lag
     # circular correlation of size >= full needs no wrap-around guard: the first
     # ``basic`` samples shifted by at most ``last_lag`` stay inside ``full``
-    fft_size = 1 << int(math.ceil(math.log2(max(2, full))))
+    fft_size = _fft_friendly(full)
     row_base = np.arange(lags.size, dtype=np.int64) * lags.size
     weights64 = weights.astype(np.float64)
     for a in (lags, inv, weights, weights64, trans, soft, row_base):
@@ -298,25 +311,26 @@ def _nccf_terms(windows: np.ndarray, su: _Setup) -> tuple[np.ndarray, np.ndarray
         ``(inner, norm)``, each ``(frames, num_measured_lags)`` float64: the dot product of
         the first ``basic`` samples with the window shifted by each lag, and ``e1 * e2``.
     """
-    basic = su.basic
+    basic, first, last = su.basic, su.first_lag, su.last_lag
     zm = windows - windows[:, :basic].mean(axis=1, keepdims=True)
     v1 = zm[:, :basic]
-    e1 = np.einsum("ij,ij->i", v1, v1)
     n = su.fft_size
-    spec_full = np.fft.rfft(zm, n)
-    spec_v1 = np.fft.rfft(v1, n)
-    corr = np.fft.irfft(spec_full * np.conj(spec_v1), n)
-    inner = corr[:, su.first_lag : su.last_lag + 1]
-    sq = np.concatenate([np.zeros((zm.shape[0], 1)), np.cumsum(zm * zm, axis=1)], axis=1)
-    lags = np.arange(su.first_lag, su.last_lag + 1)
-    e2 = sq[:, lags + basic] - sq[:, lags]
-    return inner, e1[:, None] * e2
+    corr = np.fft.irfft(np.fft.rfft(zm, n) * np.conj(np.fft.rfft(v1, n)), n)
+    inner = corr[:, first : last + 1]
+    sq = np.empty((zm.shape[0], zm.shape[1] + 1))
+    sq[:, 0] = 0.0
+    np.cumsum(np.square(zm, out=zm), axis=1, out=sq[:, 1:])
+    e1 = sq[:, basic]
+    e2 = sq[:, first + basic : last + basic + 1] - sq[:, first : last + 1]
+    e2 *= e1[:, None]
+    return inner, e2
 
 
 def _nccf(inner: np.ndarray, norm: np.ndarray, ballast: np.ndarray | float) -> np.ndarray:
-    den = np.sqrt(norm + ballast)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(den != 0.0, inner / np.where(den != 0.0, den, 1.0), 0.0)
+    """``inner / sqrt(norm + ballast)``, 0 where the denominator is 0 (float64)."""
+    den = np.sqrt(norm + ballast) if not (np.isscalar(ballast) and ballast == 0.0) else np.sqrt(norm)
+    out = np.zeros_like(inner)
+    np.divide(inner, den, out=out, where=den != 0.0)
     return out
 
 
