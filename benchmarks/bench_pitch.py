@@ -7,13 +7,21 @@ generated speech-like signal, single thread. Prints seconds, real-time factors (
 seconds per compute second) and the ratio. Without the peer installed only kaldibridge
 is timed (for reference: Kaldi's own binary runs pitch at about 550x real time per core).
 
-Usage: python benchmarks/bench_pitch.py [--minutes 5] [--repeats 3]
+The Viterbi search runs compiled when numba is installed (``kaldibridge[fast]``) and as
+dense numpy otherwise; the benchmark names the path it timed and, unless ``--no-numpy``,
+also times the numpy path (in a subprocess with ``KALDIBRIDGE_NO_NUMBA=1``, on a shorter
+excerpt scaled to the same real-time factor, since that path is about 10x slower).
+
+Usage: python benchmarks/bench_pitch.py [--minutes 5] [--repeats 3] [--no-numpy]
+       [--numpy-minutes 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -30,6 +38,7 @@ from kaldibridge.kaldi.features.pitch import (  # noqa: E402
     compute_and_process_kaldi_pitch,
     compute_kaldi_pitch,
 )
+from kaldibridge.kaldi.features.pitch_viterbi import compiled_path_available  # noqa: E402
 
 
 def speech_like(seconds: float, fs: int = 16000, seed: int = 0) -> np.ndarray:
@@ -63,17 +72,35 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=5.0)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--no-numpy", action="store_true", help="do not also time the numpy Viterbi path")
+    ap.add_argument("--numpy-minutes", type=float, default=1.0, help="audio length for the numpy path")
+    ap.add_argument("--only-kaldibridge", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     torch.set_num_threads(1)
     seconds = args.minutes * 60
     x = speech_like(seconds)
     popts, qopts = PitchExtractionOptions(), ProcessPitchOptions()
+    path = "compiled (numba)" if compiled_path_available() else "numpy"
     print(f"audio: {seconds:.0f} s at 16 kHz, generated (seed 0); threads: 1; times are CPU seconds")
+    print(f"Viterbi path: {path}")
 
+    if compiled_path_available():  # compile (or load the cached kernels) outside the timing
+        compute_kaldi_pitch(x[:16000], popts)
     t_raw = best_time(lambda: compute_kaldi_pitch(x, popts), args.repeats)
     print(f"kaldibridge compute_kaldi_pitch:             {t_raw:7.3f} s  {seconds / t_raw:7.1f}x real time")
     t_kb = best_time(lambda: compute_and_process_kaldi_pitch(x, popts, qopts, rng=GlibcRandom(1)), args.repeats)
     print(f"kaldibridge compute_and_process_kaldi_pitch: {t_kb:7.3f} s  {seconds / t_kb:7.1f}x real time")
+    if args.only_kaldibridge:
+        return
+    if compiled_path_available() and not args.no_numpy:
+        env = {**os.environ, "KALDIBRIDGE_NO_NUMBA": "1"}
+        cmd = [sys.executable, __file__, "--only-kaldibridge", "--minutes", str(args.numpy_minutes),
+               "--repeats", str(args.repeats)]
+        print(f"numpy path ({args.numpy_minutes:g} min excerpt, subprocess with KALDIBRIDGE_NO_NUMBA=1):")
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        for line in res.stdout.splitlines():
+            if line.startswith("kaldibridge"):
+                print("  " + line)
     try:
         import kaldi_native_fbank as knf
     except ImportError:
@@ -82,7 +109,7 @@ def main() -> None:
     kp, kq = knf.PitchExtractionOptions(), knf.ProcessPitchOptions()
     t_knf = best_time(lambda: knf.compute_and_process_kaldi_pitch(kp, kq, x), args.repeats)
     print(f"kaldi-native-fbank compute_and_process:      {t_knf:7.3f} s  {seconds / t_knf:7.1f}x real time")
-    print(f"ratio kaldibridge / kaldi-native-fbank time: {t_kb / t_knf:.2f}")
+    print(f"ratio kaldibridge / kaldi-native-fbank time: {t_kb / t_knf:.2f} ({path} Viterbi; < 1: kaldibridge faster)")
     # Agreement without the delta-pitch noise: kaldi-native-fbank draws its own noise
     # stream, kaldibridge draws glibc rand() as Kaldi does.
     kq.delta_pitch_noise_stddev = 0.0
