@@ -333,30 +333,33 @@ def half_complex_rfft_order(n_fft: int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------
-# Column-layout (samples x frames) float32 pipeline for CPU: the frames of a chunk are laid
-# out as the columns of the zero-padded FFT input, so that framing, DC removal,
-# pre-emphasis and windowing write straight into the buffer the numpy split-radix FFT reads
-# (no transposed copies), and the split step hands the power spectrum over in the same
-# layout. Each elementary operation is the one the frame-major functions above perform,
-# in the same dtype, so results round alike.
+# Planar column layout for CPU: the frames of a chunk are laid out as the columns of the
+# FFT input, even samples in one plane and odd samples in the other (the real and imaginary
+# parts of the half-length complex FFT, see :func:`half_complex_rfft`). Framing, DC removal,
+# pre-emphasis and windowing write straight into the buffer that
+# :func:`~kaldibridge.functional.srfft.split_radix_fft_planar` reads, and the split step
+# hands the power spectrum over in the same layout, so every step works on contiguous
+# blocks of rows. Each elementary operation is the one the frame-major functions above
+# perform, in the same dtype, so results round alike.
 
 
-def frames_to_columns(
+def frames_to_planes(
     frames: np.ndarray,
     out: np.ndarray,
-    window: np.ndarray,
+    window: tuple[np.ndarray, np.ndarray],
     mean: np.ndarray | None,
     preemph: float,
     energies: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
 ) -> None:
-    """DC removal, pre-emphasis and windowing of frames, written as columns of ``out``.
+    """DC removal, pre-emphasis and windowing of frames, written as planar columns.
 
     Args:
         frames: ``(frames, n)`` raw samples (any strides, e.g. an unfolded signal); not
             modified.
-        out: ``(n_fft, frames)`` with ``n_fft >= n``: rows ``[0, n)`` receive the windowed
-            frames, rows ``[n, n_fft)`` are set to zero.
-        window: ``(n, 1)`` window, same dtype.
+        out: ``(2, n_fft / 2, frames)`` with ``n_fft >= n``: sample ``2k`` of each frame
+            goes to ``out[0, k]``, sample ``2k + 1`` to ``out[1, k]``; the zero padding up
+            to ``n_fft`` is written too.
+        window: the window's even and odd samples, ``((n + 1) // 2, 1)`` and ``(n // 2, 1)``.
         mean: ``(frames,)`` mean of each frame to subtract first (``sum / n`` as
             :func:`remove_dc_offset` computes it; the summation order matters where later
             steps amplify rounding), or ``None``.
@@ -365,38 +368,50 @@ def frames_to_columns(
             after DC removal (before pre-emphasis) and of the windowed frame.
     """
     n = frames.shape[1]
-    x = out[:n]
+    ne, no = (n + 1) // 2, n // 2
+    even, odd = out[0, :ne], out[1, :no]
     cols = frames.T
     if mean is not None:
-        np.subtract(cols, mean, out=x)
+        np.subtract(cols[0::2], mean, out=even)
+        np.subtract(cols[1::2], mean, out=odd)
     else:
-        x[...] = cols
-    out[n:] = 0
+        even[...] = cols[0::2]
+        odd[...] = cols[1::2]
+    out[0, ne:] = 0
+    out[1, no:] = 0
     raw, windowed = energies
     if raw is not None:
-        np.einsum("ij,ij->j", x, x, out=raw)
-    if preemph != 0.0:
-        prev = x[:-1] * x.dtype.type(preemph)  # from the frame before any update
-        x[1:] -= prev
-        if n:
-            x[0] -= x.dtype.type(preemph) * x[0]
-    x *= window
+        _sum_squares(even, odd, raw)
+    if preemph != 0.0 and n:
+        c = even.dtype.type(preemph)
+        scaled_even = even * c  # c x[2k], before any update
+        if ne > 1:
+            even[1:] -= odd[: ne - 1] * c  # x[2k] - c x[2k - 1]
+        even[0] -= scaled_even[0]  # x[0] - c x[0]
+        odd -= scaled_even[:no]  # x[2k + 1] - c x[2k]
+    even *= window[0]
+    odd *= window[1]
     if windowed is not None:
-        np.einsum("ij,ij->j", x, x, out=windowed)
+        _sum_squares(even, odd, windowed)
 
 
-def half_complex_power_columns(
+def _sum_squares(even: np.ndarray, odd: np.ndarray, out: np.ndarray) -> None:
+    np.einsum("ij,ij->j", even, even, out=out)
+    out += np.einsum("ij,ij->j", odd, odd)
+
+
+def half_complex_power_planar(
     y: np.ndarray, twiddles: tuple[np.ndarray, np.ndarray], out: np.ndarray, power: bool = True
 ) -> np.ndarray:
-    """Power (or magnitude) spectrum from the half-length complex FFT, column layout.
+    """Power (or magnitude) spectrum from the half-length complex FFT, planar columns.
 
     The split step of :func:`half_complex_rfft` followed by ``re**2 + im**2``, with the
     same float operations (the mirror bins use ``c - w d`` where the frame-major code
     writes ``c + (-w) d``, which rounds identically).
 
     Args:
-        y: ``(n_fft / 2, 2, frames)`` complex FFT of the even/odd sample pairs (real and
-            imaginary parts on axis 1).
+        y: ``(2, n_fft / 2, frames)`` complex FFT of the even/odd sample pairs (real and
+            imaginary planes).
         twiddles: ``(re, im)`` arrays ``(n_fft / 4, 1)`` (see :func:`recursive_twiddles`).
         out: ``(n_fft / 2 + 1, frames)`` output, bins in natural order.
         power: if false, the square root of the power (magnitude).
@@ -404,13 +419,13 @@ def half_complex_power_columns(
     Returns:
         ``out``.
     """
-    half = y.shape[0]
+    half = y.shape[1]
     q = half // 2
     dt = y.dtype.type
     tr, ti = twiddles
-    bk = y[1 : q + 1]
-    bm = y[half - 1 : half - 1 - q : -1] if half - 1 - q >= 0 else y[half - 1 :: -1]
-    bk_r, bk_i, bm_r, bm_i = bk[:, 0], bk[:, 1], bm[:, 0], bm[:, 1]
+    bk_r, bk_i = y[0, 1 : q + 1], y[1, 1 : q + 1]
+    stop = half - 1 - q if half - 1 - q >= 0 else None
+    bm_r, bm_i = y[0, half - 1 : stop : -1], y[1, half - 1 : stop : -1]
     hc = dt(0.5)
     ck_r = bk_r + bm_r
     ck_r *= hc
@@ -424,8 +439,8 @@ def half_complex_power_columns(
     u -= ti * dk_i
     v = tr * dk_i
     v += ti * dk_r
-    r0 = y[0, 0] + y[0, 1]
-    rn = y[0, 0] - y[0, 1]
+    r0 = y[0, 0] + y[1, 0]
+    rn = y[0, 0] - y[1, 0]
     np.multiply(r0, r0, out=out[0])
     np.multiply(rn, rn, out=out[half])
     a = ck_r + u
@@ -434,10 +449,8 @@ def half_complex_power_columns(
     b *= b
     out[1 : q + 1] += b
     # mirror bins half - k, k = 1 .. q - 1 (k = q is the centre bin, done above)
-    np.subtract(ck_r[: q - 1], u[: q - 1], out=a[: q - 1])
-    np.subtract(ck_i[: q - 1], v[: q - 1], out=b[: q - 1])
-    a = a[: q - 1]
-    b = b[: q - 1]
+    a = np.subtract(ck_r[: q - 1], u[: q - 1], out=a[: q - 1])
+    b = np.subtract(ck_i[: q - 1], v[: q - 1], out=b[: q - 1])
     a *= a
     b *= b
     a += b

@@ -27,7 +27,16 @@ import torch
 
 from kaldibridge.functional._f32math import cosf, sinf
 
-__all__ = ["SplitRadixPlan", "split_radix_plan", "split_radix_fft", "mixed_radix_fft", "mixed_radix_tables", "fft_tables"]
+__all__ = [
+    "SplitRadixPlan",
+    "split_radix_plan",
+    "split_radix_fft",
+    "split_radix_fft_numpy",
+    "split_radix_fft_planar",
+    "mixed_radix_fft",
+    "mixed_radix_tables",
+    "fft_tables",
+]
 
 
 @dataclass
@@ -486,77 +495,102 @@ def _numpy_plan(n: int) -> tuple[tuple[_NpStage, ...], np.ndarray | None]:
     return tuple(stages), (None if np.array_equal(final, np.arange(n)) else final)
 
 
-def _bfly(a: np.ndarray, b: np.ndarray) -> None:
-    t = a - b
+def _bfly(a: np.ndarray, b: np.ndarray, tmp: np.ndarray) -> None:
+    """``a, b <- a + b, a - b``; ``tmp`` is work space of ``a``'s shape."""
+    np.subtract(a, b, out=tmp)
     a += b
-    b[...] = t
+    b[...] = tmp
 
 
-def _rot(u: np.ndarray, v: np.ndarray) -> None:
-    """``u, v <- (ur + vi, ui - vr), (ur - vi, ui + vr)`` on ``(rows, 2, F)`` slices."""
-    ur, ui, vr, vi = u[:, 0], u[:, 1], v[:, 0], v[:, 1]
-    t1 = ur - vi
-    t2 = ui + vr
+def _rot(u: np.ndarray, v: np.ndarray, tmp: np.ndarray) -> None:
+    """``u, v <- (ur + vi, ui - vr), (ur - vi, ui + vr)`` on ``(2, rows, F)`` planar slices;
+    ``tmp`` is work space of ``u``'s shape."""
+    ur, ui, vr, vi = u[0], u[1], v[0], v[1]
+    np.subtract(ur, vi, out=tmp[0])
+    np.add(ui, vr, out=tmp[1])
     ur += vi
     ui -= vr
-    vr[...] = t1
-    vi[...] = t2
+    v[...] = tmp
 
 
-def split_radix_fft_numpy(x: np.ndarray) -> np.ndarray:
-    """:func:`split_radix_fft` on a numpy ``(N, 2, F)`` array (real/imaginary on axis 1).
+def split_radix_fft_planar(x: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
+    """:func:`split_radix_fft` on a numpy ``(2, N, F)`` array (real and imaginary planes).
 
-    Bit-identical to :func:`split_radix_fft` for the same dtype; faster on CPU. The input
-    array is used as work space (overwritten); the result is a new array ``(N, 2, F)``.
+    Bit-identical to :func:`split_radix_fft` for the same dtype. With the planes apart,
+    every stage works on contiguous blocks of rows. The input is used as work space.
+
+    Args:
+        x: ``(2, N, F)`` contiguous input, overwritten.
+        scratch: optional second work array of ``x``'s shape and dtype (contiguous); the
+            stages then alternate between ``x`` and ``scratch`` without allocating.
+
+    Returns:
+        ``(2, N, F)``: ``x`` or the work array (``scratch`` if given).
     """
-    n = x.shape[0]
+    n = x.shape[1]
     if n < 2 or n & (n - 1):
         raise ValueError(f"split-radix FFT needs a power of two >= 2, got {n}")
     stages, final = _numpy_plan(n)
     dt = x.dtype.type
     sq = dt(np.float32(math.sqrt(0.5)))
+    spare = scratch if scratch is not None else np.empty_like(x)
     for st in stages:
         if st.gather is not None:
-            x = np.take(x, st.gather, axis=0)
+            np.take(x, st.gather, axis=1, out=spare, mode="clip")
+            x, spare = spare, x
         s = st.s
         if s:
-            _bfly(x[: 2 * s], x[2 * s : 4 * s])
-            _rot(x[2 * s : 3 * s], x[3 * s : 4 * s])
-            b = x[2 * s : 4 * s]
-            kept = b[st.keep]
-            w1 = b[st.sq1]
-            w2 = b[st.sq2]
+            _bfly(x[:, : 2 * s], x[:, 2 * s : 4 * s], spare[:, : 2 * s])
+            _rot(x[:, 2 * s : 3 * s], x[:, 3 * s : 4 * s], spare[:, :s])
+            r, i = x[0, 2 * s : 4 * s], x[1, 2 * s : 4 * s]
+            kept = x[:, 2 * s + st.keep]
+            w1 = x[:, 2 * s + st.sq1]
+            w2 = x[:, 2 * s + st.sq2]
             if st.c is not None:
                 c, sp_, sm = st.c[:, 0], st.sp[:, 0], st.sm[:, 0]
                 if dt is not np.float32:
                     c, sp_, sm = c.astype(dt), sp_.astype(dt), sm.astype(dt)
-                r, i = b[:, 0], b[:, 1]
-                tmp2 = r + i
+                tmp2, ni = spare[0, : 2 * s], spare[1, : 2 * s]
+                np.add(r, i, out=tmp2)
                 tmp2 *= c
-                ni = sp_ * r
+                np.multiply(sp_, r, out=ni)
                 ni += tmp2
                 np.multiply(sm, i, out=r)
                 r += tmp2
                 i[...] = ni
-                b[st.keep] = kept
-            r1, i1 = w1[:, 0], w1[:, 1]
-            b[st.sq1, 0] = sq * (r1 + i1)
-            b[st.sq1, 1] = sq * (i1 - r1)
-            r2, i2 = w2[:, 0], w2[:, 1]
-            b[st.sq2, 0] = sq * (i2 - r2)
-            b[st.sq2, 1] = (-sq) * (r2 + i2)
+                x[:, 2 * s + st.keep] = kept
+            r1, i1 = w1[0], w1[1]
+            x[0, 2 * s + st.sq1] = sq * (r1 + i1)
+            x[1, 2 * s + st.sq1] = sq * (i1 - r1)
+            r2, i2 = w2[0], w2[1]
+            x[0, 2 * s + st.sq2] = sq * (i2 - r2)
+            x[1, 2 * s + st.sq2] = (-sq) * (r2 + i2)
         o = 4 * s
         if st.k4:
             k = st.k4
-            c0, c1, c2, c3 = (x[o + j * k : o + (j + 1) * k] for j in range(4))
-            _bfly(c0, c2)
-            _bfly(c1, c3)
-            _bfly(c0, c1)
-            _rot(c2, c3)
+            c0, c1, c2, c3 = (x[:, o + j * k : o + (j + 1) * k] for j in range(4))
+            t = spare[:, :k]
+            _bfly(c0, c2, t)
+            _bfly(c1, c3, t)
+            _bfly(c0, c1, t)
+            _rot(c2, c3, t)
             o += 4 * k
         if st.k2:
             k = st.k2
-            _bfly(x[o : o + k], x[o + k : o + 2 * k])
+            _bfly(x[:, o : o + k], x[:, o + k : o + 2 * k], spare[:, :k])
     if final is not None:
-        x = np.take(x, final, axis=0)
+        np.take(x, final, axis=1, out=spare, mode="clip")
+        x = spare
     return x
+
+
+def split_radix_fft_numpy(x: np.ndarray) -> np.ndarray:
+    """:func:`split_radix_fft` on a numpy ``(N, 2, F)`` array (real/imaginary on axis 1).
+
+    Bit-identical to :func:`split_radix_fft` for the same dtype (through
+    :func:`split_radix_fft_planar`). Returns a new array ``(N, 2, F)``.
+    """
+    if x.ndim != 3 or x.shape[1] != 2:
+        raise ValueError(f"split_radix_fft_numpy expects (N, 2, F), got {x.shape}")
+    y = split_radix_fft_planar(np.ascontiguousarray(x.transpose(1, 0, 2)))
+    return np.ascontiguousarray(y.transpose(1, 0, 2))

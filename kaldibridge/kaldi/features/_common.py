@@ -28,11 +28,11 @@ import torch
 from kaldibridge.errors import OptionError
 from kaldibridge.functional.gaussian_dither import dither as _dither
 from kaldibridge.functional.framing import frame_indices, frame_signal, num_frames, num_frames_tensor
-from kaldibridge.functional.srfft import fft_tables, split_radix_fft_numpy
+from kaldibridge.functional.srfft import fft_tables, split_radix_fft_planar
 from kaldibridge.functional.spectral import (
     FLT_EPSILON,
-    frames_to_columns,
-    half_complex_power_columns,
+    frames_to_planes,
+    half_complex_power_planar,
     half_complex_rfft,
     half_complex_rfft_order,
     log_energy,
@@ -48,8 +48,9 @@ __all__ = ["FeatureComputer", "fmt_float", "check_frame_options", "resample_to_c
 
 Consts = dict[str, torch.Tensor]
 
-#: frames per chunk of the column pipeline (its work set stays in the L2 cache)
-_COLUMN_CHUNK = 256
+#: frames per chunk of the column pipeline (larger chunks spread the per-call cost of the
+#: FFT's ~150 numpy operations; measured 4.2 / 3.4 / 3.2 us per frame for 256 / 512 / 1024)
+_COLUMN_CHUNK = 1024
 #: mel filters per block of the banded mel product
 _MEL_BLOCK = 8
 
@@ -58,7 +59,7 @@ _MEL_BLOCK = 8
 class _ColumnPlan:
     """numpy/torch constants of the column pipeline for one constant set."""
 
-    window: np.ndarray  # (window_size, 1) float32
+    window: tuple[np.ndarray, np.ndarray]  # even and odd samples, (n, 1) float32 each
     twiddles: tuple[np.ndarray, np.ndarray]  # (n_fft / 4, 1) each
     #: mel filters in blocks ``(first, stop, lo, hi, weights (stop - first, hi - lo))``:
     #: only the spectrum rows ``[lo, hi)`` a block's filters touch take part in its product
@@ -322,7 +323,10 @@ class FeatureComputer:
         q = self.frame_opts.padded_window_size // 4
         blocks = mel_blocks(consts["mel_t"].float()) if self.column_stage == "mel" else None
         plan = _ColumnPlan(
-            window=consts["window"].detach().float().numpy().reshape(-1, 1).copy(),
+            window=(
+                consts["window"].detach().float().numpy()[0::2].reshape(-1, 1).copy(),
+                consts["window"].detach().float().numpy()[1::2].reshape(-1, 1).copy(),
+            ),
             twiddles=(
                 consts["twiddle_re"].detach().float().numpy().reshape(q, 1).copy(),
                 consts["twiddle_im"].detach().float().numpy().reshape(q, 1).copy(),
@@ -360,23 +364,27 @@ class FeatureComputer:
         energy = np.empty(count, dtype=np.float32) if kind is not None else None
         out = np.empty((count, plan.dim), dtype=np.float32)
         preemph = f32(fo.preemphasis_coefficient)
-        width = min(_COLUMN_CHUNK, count)
-        buf = np.empty((half, 2, width), dtype=np.float32)
+        # equal chunks (at most _COLUMN_CHUNK frames), so buffers are allocated once
+        chunks = -(-count // _COLUMN_CHUNK)
+        width = -(-count // chunks)
+        buf = np.empty((2, half, width), dtype=np.float32)
+        scratch = np.empty_like(buf)
         spec = np.empty((half + 1, width), dtype=np.float32)
         mel = torch.empty((plan.dim, width))
-        for j in range(0, count, _COLUMN_CHUNK):
-            c = min(_COLUMN_CHUNK, count - j)
-            if c != buf.shape[2]:  # the last, shorter chunk
-                buf = np.empty((half, 2, c), dtype=np.float32)
+        for j in range(0, count, width):
+            c = min(width, count - j)
+            if c != width:  # the last, shorter chunk
+                buf = np.empty((2, half, c), dtype=np.float32)
+                scratch = np.empty_like(buf)
                 spec = np.empty((half + 1, c), dtype=np.float32)
                 mel = torch.empty((plan.dim, c))
             e = energy[j : j + c] if energy is not None else None
-            frames_to_columns(
-                fr[j : j + c], buf.reshape(n_fft, c), plan.window, None if means is None else means[j : j + c], preemph,
+            frames_to_planes(
+                fr[j : j + c], buf, plan.window, None if means is None else means[j : j + c], preemph,
                 (e if kind == "raw" else None, e if kind == "windowed" else None),
             )
-            y = split_radix_fft_numpy(buf)
-            half_complex_power_columns(y, plan.twiddles, spec, self.use_power())
+            y = split_radix_fft_planar(buf, scratch)
+            half_complex_power_planar(y, plan.twiddles, spec, self.use_power())
             if plan.mel_blocks is None:
                 out[j : j + c] = spec.T
                 continue
