@@ -47,6 +47,17 @@ def test_glibc_random_matches_libc(seed):
     assert got.rand(300).tolist() + got.rand(400).tolist() == expected
 
 
+@pytest.mark.skipif(LIBC is None, reason="needs glibc to compare rand() with")
+@pytest.mark.parametrize("seed", [1, 99, 2**32 - 1])
+def test_glibc_random_long_draws_match_libc(seed):
+    # long requests take the blocked (matrix) path; short ones the word-by-word loop
+    LIBC.srand(ctypes.c_uint(seed))
+    expected = [LIBC.rand() for _ in range(4000)]
+    got = GlibcRandom(seed)
+    draws = got.rand(5).tolist() + got.rand(1500).tolist() + got.rand(7).tolist() + got.rand(2488).tolist()
+    assert draws == expected
+
+
 def test_glibc_random_known_values():
     # well-known first outputs of glibc rand() without srand (seed 1)
     assert GlibcRandom(1).rand(3).tolist() == [1804289383, 846930886, 1681692777]

@@ -15,12 +15,31 @@ the first uniform under the logarithm: ``sqrtf(-2 logf(u1)) * cosf(2 pi u2)``.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 __all__ = ["GlibcRandom", "RAND_MAX"]
 
 RAND_MAX = 2147483647
 _MASK = 0xFFFFFFFF
+_BLOCK = 512  # words generated per matrix-vector product
+
+
+@lru_cache(maxsize=1)
+def _block_coefficients() -> np.ndarray:
+    """``(_BLOCK, 31)`` uint64 ``C`` with ``next words = C @ last 31 words (mod 2**32)``.
+
+    The recurrence ``r[i] = r[i - 31] + r[i - 3]`` is linear over the integers mod
+    ``2**32``, so each new word is a fixed combination of the 31 words before the block;
+    the coefficients follow the same recurrence, started from the unit vectors.
+    """
+    rows = [np.eye(31, dtype=np.uint64)[k] for k in range(31)]
+    for _ in range(_BLOCK):
+        rows.append((rows[-31] + rows[-3]) & np.uint64(_MASK))
+    coef = np.stack(rows[31:])
+    coef.setflags(write=False)
+    return coef
 
 
 class GlibcRandom:
@@ -61,13 +80,25 @@ class GlibcRandom:
     def rand(self, n: int) -> np.ndarray:
         """The next ``n`` values of ``rand()`` as an int64 array in ``[0, RAND_MAX]``."""
         st = self._state
-        out = [0] * n
-        for k in range(n):
-            v = (st[-31] + st[-3]) & _MASK
-            st.append(v)
-            out[k] = v >> 1
-        del st[:-34]
-        return np.asarray(out, dtype=np.int64)
+        if n < _BLOCK:  # short requests: the recurrence word by word
+            out = [0] * n
+            for k in range(n):
+                v = (st[-31] + st[-3]) & _MASK
+                st.append(v)
+                out[k] = v >> 1
+            del st[:-34]
+            return np.asarray(out, dtype=np.int64)
+        # long requests: blocks of words as one linear map of the last 31 words
+        coef = _block_coefficients()
+        words = np.empty(n, dtype=np.uint64)
+        prev = np.asarray(st[-31:], dtype=np.uint64)
+        for b0 in range(0, n, _BLOCK):
+            block = (coef @ prev) & np.uint64(_MASK)  # wraps mod 2**64, exact mod 2**32
+            take = min(_BLOCK, n - b0)
+            words[b0 : b0 + take] = block[:take]
+            prev = np.concatenate([prev, block[:take]])[-31:]
+        self._state = (st + words[-34:].tolist())[-34:]
+        return (words >> np.uint64(1)).astype(np.int64)
 
     def uniform(self, n: int) -> np.ndarray:
         """``n`` draws of Kaldi's ``RandUniform``: ``(rand() + 1) / (RAND_MAX + 2)`` (float64)."""

@@ -135,13 +135,27 @@ def _viterbi_kernel(trans, local, forward, backptr, removed):  # pragma: no cove
             if slack < n:
                 lo = max(guess[i] - slack, 0)
                 hi = min(guess[i + 2] + slack, n - 1)
-            best = inf32
-            bj = lo
-            for j in range(lo, hi + 1):
-                v = trans[i, j] + forward[j]
+            if hi - lo <= 2:  # the usual bracket: three candidates, no loop
+                j1 = min(lo + 1, hi)
+                j2 = min(lo + 2, hi)
+                best = trans[i, lo] + forward[lo]
+                bj = lo
+                v = trans[i, j1] + forward[j1]
                 if v < best:
                     best = v
-                    bj = j
+                    bj = j1
+                v = trans[i, j2] + forward[j2]
+                if v < best:
+                    best = v
+                    bj = j2
+            else:
+                best = inf32
+                bj = lo
+                for j in range(lo, hi + 1):
+                    v = trans[i, j] + forward[j]
+                    if v < best:
+                        best = v
+                        bj = j
             cur[i] = best
             backptr[f, i] = bj
         m = inf32
