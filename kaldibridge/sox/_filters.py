@@ -8,7 +8,8 @@ import numpy as np
 import torch
 
 from kaldibridge.errors import OptionError
-from kaldibridge.functional.filtering import biquad_coeffs, deemph_coeffs, lfilter, riaa_coeffs
+from kaldibridge.functional.filtering import biquad_coeffs, deemph_coeffs, riaa_coeffs
+from kaldibridge.sox._iir import iir_filter
 from kaldibridge.sox._args import EffectRefusedError, EffectUsageError, c_double_prefix, numeric, parse_double, parse_frequency
 from kaldibridge.sox._chain import Context, Effect, Stream, register
 
@@ -71,7 +72,7 @@ class _Biquad(Effect):
         if c is None:
             return st
         b, a = c
-        return st.replace(lfilter(st.x * 2.0**31, b, a) / 2.0**31, length=st.length)
+        return st.replace(iir_filter(st.x * 2.0**31, b, a).mul_(2.0**-31), length=st.length)
 
 
 @register("highpass", "lowpass")

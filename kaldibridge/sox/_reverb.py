@@ -1,10 +1,18 @@
 """SoX's ``reverb``: Freeverb (8 damped comb filters in parallel, 4 all-passes in series).
 
-The comb filters of all channels run together in blocks no longer than the shortest comb
-delay, so each block needs only past buffer contents (one small matrix product per
-block); the all-passes are first-order recursions across blocks of their delay length and
-run as :func:`~kaldibridge.functional.filtering.lfilter` over the block axis. SoX computes
-in float32; this computes in float64 (differences are at the float32 rounding level).
+Two paths compute the same linear filter arrays:
+
+- with numba (:mod:`kaldibridge._jit`), a compiled kernel runs the recursion sample by
+  sample, as SoX does: the combs feed back through a one-pole low-pass, a recursion
+  that array code cannot express without a Python-level loop per block;
+- otherwise, each array's impulse response (computed once per parameter set: the comb
+  filters of all channels in blocks no longer than the shortest comb delay, the
+  all-passes as first-order recursions across blocks of their delay length with
+  :func:`~kaldibridge.functional.filtering.lfilter`) is applied as an FFT convolution,
+  truncated where it falls below -140 dB.
+
+SoX computes in float32; both paths compute in float64 (differences from SoX are at the
+float32 rounding level; between the paths, at the float64 one plus the truncation).
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import math
 import numpy as np
 import torch
 
+from kaldibridge._jit import jit_kernel
 from kaldibridge.functional.filtering import lfilter
 from kaldibridge.sox._args import db_to_linear, numeric
 from kaldibridge.sox._chain import Context, Effect, Stream, register
@@ -137,10 +146,74 @@ def _ir_spectrum(rate: float, scale: float, offset: float, feedback: float, damp
     return torch.fft.rfft(ir, nfft)
 
 
+@jit_kernel
+def _freeverb_kernel(x, combs, allps, feedback, damping, gain, out):  # pragma: no cover - compiled
+    """Filter arrays ``a`` (rows of ``combs``/``allps``: delay lengths) on each row of
+    ``x`` (``(rows, n)`` float64) into ``out[a]``; SoX's freeverb loop, in float64."""
+    n_arrays = combs.shape[0]
+    rows, n = x.shape
+    n_c = combs.shape[1]
+    n_a = allps.shape[1]
+    for a in range(n_arrays):
+        c_off = np.zeros(n_c + 1, np.int64)
+        for i in range(n_c):
+            c_off[i + 1] = c_off[i] + combs[a, i]
+        a_off = np.zeros(n_a + 1, np.int64)
+        for i in range(n_a):
+            a_off[i + 1] = a_off[i] + allps[a, i]
+        for r in range(rows):
+            cbuf = np.zeros(c_off[n_c])
+            abuf = np.zeros(a_off[n_a])
+            store = np.zeros(n_c)
+            cpos = c_off[:n_c].copy()
+            apos = a_off[:n_a].copy()
+            for t in range(n):
+                inp = x[r, t]
+                acc = 0.0
+                for i in range(n_c):
+                    k = cpos[i]
+                    o = cbuf[k]
+                    st = o + (store[i] - o) * damping
+                    store[i] = st
+                    cbuf[k] = inp + st * feedback
+                    k += 1
+                    cpos[i] = c_off[i] if k == c_off[i + 1] else k
+                    acc += o
+                for i in range(n_a - 1, -1, -1):
+                    k = apos[i]
+                    o = abuf[k]
+                    abuf[k] = acc + o * 0.5
+                    acc = o - acc
+                    k += 1
+                    apos[i] = a_off[i] if k == a_off[i + 1] else k
+                out[a, r, t] = acc * gain
+
+
+def _filter_arrays_compiled(kernel, x: torch.Tensor, rate: float, scale: float, offsets: list[float], feedback: float, damping: float, gain: float) -> list[torch.Tensor]:  # noqa: ANN001
+    sizes = [_sizes(rate, scale, off) for off in offsets]
+    combs = np.array([c for c, _ in sizes], dtype=np.int64)
+    allps = np.array([a for _, a in sizes], dtype=np.int64)
+    xn = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float64)
+    out = np.empty((len(offsets),) + xn.shape)
+    kernel(xn, combs, allps, float(feedback), float(damping), float(gain), out)
+    return [torch.from_numpy(o).to(x) for o in out]
+
+
 def _filter_arrays(x: torch.Tensor, rate: float, scale: float, offsets: list[float], feedback: float, damping: float, gain: float) -> list[torch.Tensor]:
-    """Freeverb filter arrays (one per offset) on ``(rows, time)``: FFT convolution with
-    their cached impulse responses, truncated where the tail is below -140 dB (or at the
-    input length). The input spectrum is shared by all arrays."""
+    """Freeverb filter arrays (one per offset) on ``(rows, time)``.
+
+    On CPU with numba: the compiled recursion. Otherwise FFT convolution with their cached
+    impulse responses, truncated where the tail is below -140 dB (or at the input length);
+    the input spectrum is shared by all arrays.
+    """
+    kernel = _freeverb_kernel.compiled() if x.device.type == "cpu" else None
+    if kernel is not None:
+        return _filter_arrays_compiled(kernel, x, rate, scale, offsets, feedback, damping, gain)
+    return _filter_arrays_fft(x, rate, scale, offsets, feedback, damping, gain)
+
+
+def _filter_arrays_fft(x: torch.Tensor, rate: float, scale: float, offsets: list[float], feedback: float, damping: float, gain: float) -> list[torch.Tensor]:
+    """The numpy path of :func:`_filter_arrays`: FFT convolution with the impulse responses."""
     n = x.shape[-1]
     used = [min(n, _ir_bound(rate, scale, off, feedback)) for off in offsets]
     nfft = _fast_size(n + max(used) - 1)
