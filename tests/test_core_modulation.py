@@ -265,3 +265,42 @@ def test_flanger_with_feedback_compiles_and_exports() -> None:
 def test_bad_arguments_raise_option_error(call) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(OptionError):
         call(_wave(100))
+
+
+# ------------------------------------------------ compiled kernel vs array fallback
+
+
+@pytest.mark.parametrize("kwargs", [{"regen": 70.0}, {"regen": -40.0, "interpolation": "quadratic", "delay": 2.0}])
+def test_flanger_feedback_kernel_and_block_path_agree(kwargs: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kaldibridge.functional import modulation
+
+    x = _wave(2, 2, 1500, seed=13)
+    want = _ref_flanger(
+        x.numpy(), 16000, quadratic=kwargs.get("interpolation") == "quadratic",
+        **{k: v for k, v in kwargs.items() if k != "interpolation"},
+    )
+    default = F.flanger(x, 16000, **kwargs)  # numba kernel when numba is installed
+    with_grad = F.flanger(x.clone().requires_grad_(), 16000, **kwargs).detach()  # array path
+    monkeypatch.setattr(modulation._flanger_kernel, "compiled", lambda: None)
+    without_numba = F.flanger(x, 16000, **kwargs)
+    for got in (default, with_grad, without_numba):
+        np.testing.assert_allclose(got.numpy(), want, rtol=0, atol=1e-12)
+    torch.testing.assert_close(default, without_numba, rtol=0, atol=1e-15)
+
+
+def test_flanger_kernel_python_body_matches_compiled() -> None:
+    from kaldibridge.functional import modulation
+
+    kernel = modulation._flanger_kernel
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((2, 300)) * 0.3
+    frac = rng.random(300)
+    lag = rng.integers(0, 6, 300)
+    plain = np.empty_like(x)
+    kernel.func(x, lag, frac, 3, 0.6, plain)
+    compiled = kernel.compiled()
+    if compiled is None:
+        pytest.skip("numba is not installed or KALDIBRIDGE_NO_NUMBA is set: only the Python body exists")
+    fast = np.empty_like(x)
+    compiled(x, lag, frac, 3, 0.6, fast)
+    np.testing.assert_allclose(fast, plain, rtol=0, atol=1e-14)

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from kaldibridge._jit import jit_kernel
 from kaldibridge.errors import OptionError
 
 __all__ = ["phaser", "flanger", "wave_table"]
@@ -289,6 +290,8 @@ def flanger(
     if feedback == 0.0:
         xp = torch.nn.functional.pad(x64, (pad, 0))
         delayed = sum(torch.gather(xp, -1, idx.expand(*x.shape[:-1], n)) * w for idx, w in zip(tap_idx, tap_w))
+    elif _use_kernel(x64):
+        delayed = _flanger_feedback_compiled(x64, lfo, len(weights), feedback)
     else:
         delayed = torch.stack(
             [
@@ -302,6 +305,64 @@ def flanger(
         )
     y = (x64 * in_gain + delayed * delay_gain).clamp(-1.0, 1.0).to(waveform.dtype)
     return y.squeeze(0) if mono else y
+
+
+def _use_kernel(x: Tensor) -> bool:
+    """The compiled loop serves eager CPU calls that need no gradient, when numba is there."""
+    if x.device.type != "cpu" or (torch.is_grad_enabled() and x.requires_grad) or _is_compiling():
+        return False
+    return _flanger_kernel.compiled() is not None
+
+
+def _is_compiling() -> bool:
+    probe = getattr(torch.compiler, "is_compiling", None)
+    return bool(probe()) if probe is not None else bool(torch._dynamo.is_compiling())
+
+
+@jit_kernel
+def _flanger_kernel(x, lag, frac, taps, feedback, out):  # type: ignore[no-untyped-def]  # pragma: no cover - numba
+    """Per-sample delay line of the flanger with feedback, for numba.
+
+    ``x`` (rows, n) float64, ``lag``/``frac`` (n,) the LFO's integer and fractional delay,
+    ``taps`` 2 (linear) or 3 (quadratic); writes the delayed signal into ``out``.
+    """
+    rows, n = x.shape
+    w = np.zeros(n)
+    for r in range(rows):
+        last = 0.0
+        for i in range(n):
+            w[i] = x[r, i] + feedback * last
+            f = frac[i]
+            if taps == 2:
+                c0, c1, c2 = 1.0 - f, f, 0.0
+            else:
+                c0 = 1.0 - 1.5 * f + 0.5 * f * f
+                c1 = 2.0 * f - f * f
+                c2 = 0.5 * f * f - 0.5 * f
+            src = i - lag[i]
+            acc = 0.0
+            if src >= 0:
+                acc += w[src] * c0
+            if src - 1 >= 0:
+                acc += w[src - 1] * c1
+            if taps == 3 and src - 2 >= 0:
+                acc += w[src - 2] * c2
+            out[r, i] = acc
+            last = acc
+
+
+def _flanger_feedback_compiled(x: Tensor, lfo: Tensor, taps: int, feedback: float) -> Tensor:
+    """The delayed signal of every channel with :func:`_flanger_kernel` (CPU, no gradient)."""
+    channels, n = x.shape[-2], x.shape[-1]
+    rows = x.reshape(-1, channels, n).numpy()
+    out = np.empty_like(rows)
+    lag = np.floor(lfo.numpy())
+    kernel = _flanger_kernel.compiled()
+    for c in range(channels):
+        block = np.empty((rows.shape[0], n))
+        kernel(np.ascontiguousarray(rows[:, c]), lag[c].astype(np.int64), lfo.numpy()[c] - lag[c], taps, feedback, block)
+        out[:, c] = block
+    return torch.from_numpy(out).reshape(x.shape)
 
 
 def _flanger_feedback(
