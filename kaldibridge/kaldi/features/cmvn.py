@@ -14,6 +14,7 @@ Kaldi: ``src/transform/cmvn.cc`` (``AccCmvnStats``, ``ApplyCmvn``, ``ApplyCmvnRe
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from kaldibridge.errors import FormatError, OptionError
+from kaldibridge.kaldi.features.deltas import scratch
 from kaldibridge.kaldi.options import OptionGroup, option
 
 if TYPE_CHECKING:
@@ -640,31 +642,152 @@ def _np_bounds(n: int, o: SlidingWindowCmnOptions) -> tuple[np.ndarray, np.ndarr
     return start, end
 
 
+#: Frames per block of the blocked prefix sums of :func:`_np_prefix_sums`.
+_PREFIX_BLOCK = 16
+
+
+def _np_prefix_sums(x: np.ndarray, name: str, square: bool = False) -> np.ndarray:
+    """``(frames + 1, dim)`` float64 prefix sums of ``x`` (or ``x ** 2``): row ``t`` is the
+    sum of frames ``0 .. t - 1``. In a reused work buffer; valid until the next call.
+
+    ``np.cumsum(axis=0)`` runs one dependent chain of additions per column, one column
+    after the other. Here the frames are cut into blocks of ``_PREFIX_BLOCK`` and laid
+    out position-major, ``(position, block, dim)``: one contiguous vector addition per
+    position runs the chains of all blocks and columns at once; then each block gets
+    the running total of the blocks before it, and the result is laid out back.
+    """
+    n, dim = x.shape
+    b = _PREFIX_BLOCK
+    nb = n // b
+    buf = scratch.get(name, (n + 1, dim), np.float64)
+    buf[0] = 0.0
+    out = buf[1:]
+    m = nb * b if nb >= 4 else 0
+    if m:
+        t = scratch.get(name + "_t", (b, nb, dim), np.float64)
+        xb = x[:m].reshape(nb, b, dim).transpose(1, 0, 2)
+        if square:
+            np.multiply(xb, xb, out=t, dtype=np.float64)
+        else:
+            np.copyto(t, xb)
+        for k in range(1, b):
+            np.add(t[k - 1], t[k], out=t[k])
+        totals = np.cumsum(t[b - 1], axis=0)  # row j: frames of blocks 0 .. j
+        t[:, 1:] += totals[None, :-1]
+        np.copyto(out[:m].reshape(nb, b, dim), t.transpose(1, 0, 2))
+    if m < n:
+        tail = out[m:]
+        if square:
+            np.multiply(x[m:], x[m:], out=tail, dtype=np.float64)
+        else:
+            tail[...] = x[m:]
+        if m:
+            tail[0] += out[m - 1]
+        np.cumsum(tail, axis=0, out=tail)
+    return buf
+
+
+def _bounds_at(t: int, n: int, o: SlidingWindowCmnOptions) -> tuple[int, int]:
+    """Window ``[start, end)`` of frame ``t`` (Kaldi's ``SlidingWindowCmnInternal``)."""
+    if o.center:
+        start = t - o.cmn_window // 2
+        end = start + o.cmn_window
+    else:
+        start = t - o.cmn_window
+        end = t + 1
+    if start < 0:
+        end -= start
+        start = 0
+    if not o.center and end > t:
+        end = max(t + 1, o.min_cmn_window)
+    if end > n:
+        start = max(start - (end - n), 0)
+        end = n
+    return start, end
+
+
+@functools.lru_cache(maxsize=256)
+def _window_runs(n: int, o: SlidingWindowCmnOptions) -> tuple[tuple[int, int, int, int, int, int], ...]:
+    """The windows of all ``n`` frames as runs ``(a, b, start0, start_step, end0, end_step)``:
+    for ``a <= t < b`` the window is ``[start0 + s_step * (t - a), end0 + e_step * (t - a))``.
+
+    Both bounds are piecewise linear in ``t`` with breaks only where one of Kaldi's
+    clamps starts or stops acting; the runs are found by evaluating the window at
+    those candidate frames and merging pieces that continue each other.
+    """
+    w, mw = o.cmn_window, o.min_cmn_window
+    cands = {0, n}
+    for c in (mw - 1, w, w + max(mw - n, 0), w // 2, n - w + w // 2):
+        cands.update((c - 1, c, c + 1, c + 2))
+    cuts = sorted(c for c in cands if 0 <= c <= n)
+    runs: list[list[int]] = []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        s0, e0 = _bounds_at(a, n, o)
+        s1, e1 = _bounds_at(a + 1, n, o) if b - a > 1 else (s0 + 1, e0 + 1)
+        ss, es = s1 - s0, e1 - e0
+        if runs:
+            r = runs[-1]
+            k = a - r[0]
+            if b - a == 1 and (r[2] + r[3] * k, r[4] + r[5] * k) == (s0, e0):
+                r[1] = b
+                continue
+            if (r[3], r[5]) == (ss, es) and (r[2] + r[3] * k, r[4] + r[5] * k) == (s0, e0):
+                r[1] = b
+                continue
+            if r[1] - r[0] == 1 and (s0 - r[2], e0 - r[4]) == (ss, es) and (ss, es) == (s1 - s0, e1 - e0):
+                r[1], r[3], r[5] = b, ss, es
+                continue
+        runs.append([a, b, s0, ss, e0, es])
+    return tuple(tuple(r) for r in runs)  # type: ignore[misc]
+
+
+def _window_means(prefix: np.ndarray, n: int, o: SlidingWindowCmnOptions, sign: float, out: np.ndarray) -> None:
+    """``out[t] = sign * (window sum of frame t) / (window size)`` from prefix sums.
+
+    Each run of windows (see :func:`_window_runs`) is one subtraction of two contiguous
+    slices (or a slice and a broadcast row) instead of gathering two rows per frame.
+    """
+    for a, b, s0, ss, e0, es in _window_runs(n, o):
+        m = b - a
+        hi = prefix[e0 : e0 + m] if es else prefix[e0]
+        lo = prefix[s0 : s0 + m] if ss else prefix[s0]
+        seg = out[a:b]
+        np.subtract(hi, lo, out=seg)
+        if es == ss:
+            seg *= sign / (e0 - s0)
+        else:
+            seg *= (sign / ((e0 - s0) + (es - ss) * np.arange(m, dtype=np.float64)))[:, None]
+
+
 def _np_sliding_cmn(x: np.ndarray, o: SlidingWindowCmnOptions) -> tuple[np.ndarray, np.ndarray]:
     n, dim = x.shape
-    start, end = _np_bounds(n, o)
-    inv_count = (1.0 / (end - start))[:, None]
-    prefix = np.empty((n + 1, dim), dtype=np.float64)
-    prefix[0] = 0.0
-    np.cumsum(x, axis=0, dtype=np.float64, out=prefix[1:])
-    mean = np.take(prefix, end, axis=0)
-    mean -= np.take(prefix, start, axis=0)
-    mean *= inv_count
+    neg_mean = scratch.get("cmn_mean", (n, dim), np.float64)
+    _window_means(_np_prefix_sums(x, "cmn_prefix"), n, o, -1.0, neg_mean)
     floored = np.zeros(n, dtype=np.int64)
+    out = np.empty((n, dim), dtype=np.float32)
     if not o.norm_vars:
-        np.subtract(x, mean, out=mean)
-        return mean.astype(np.float32), floored
-    out = x - mean
-    np.cumsum(np.square(x, dtype=np.float64), axis=0, out=prefix[1:])
-    var = np.take(prefix, end, axis=0)
-    var -= np.take(prefix, start, axis=0)
-    var *= inv_count
-    var -= mean * mean
-    low = var < SLIDING_VAR_FLOOR
-    floored = low.sum(axis=1)
-    np.maximum(var, SLIDING_VAR_FLOOR, out=var)
-    out /= np.sqrt(var)
-    single = (end - start) == 1
-    out[single] = 0.0
-    floored[single] = 0
-    return out.astype(np.float32), floored
+        # Kaldi: x + (-1 / count) * sum, in double, rounded to float
+        np.add(x, neg_mean, out=out, casting="same_kind")
+        return out, floored
+    var = scratch.get("cmn_var", (n, dim), np.float64)
+    _window_means(_np_prefix_sums(x, "cmn_prefix", square=True), n, o, 1.0, var)
+    centred = scratch.get("cmn_centred", (n, dim), np.float64)
+    np.add(x, neg_mean, out=centred)
+    np.multiply(neg_mean, neg_mean, out=neg_mean)
+    var -= neg_mean
+    if not var.min() >= SLIDING_VAR_FLOOR:  # rare: count the floored elements per frame
+        low = var < SLIDING_VAR_FLOOR
+        floored = np.count_nonzero(low, axis=1).astype(np.int64)
+        np.maximum(var, SLIDING_VAR_FLOOR, out=var)
+    np.sqrt(var, out=var)
+    np.divide(centred, var, out=centred)
+    for a, b, s0, ss, e0, es in _window_runs(n, o):
+        if ss == es and e0 - s0 == 1:  # one-frame windows give zeros
+            centred[a:b] = 0.0
+            floored[a:b] = 0
+        elif ss != es:
+            count = (e0 - s0) + (es - ss) * np.arange(b - a)
+            centred[a:b][count == 1] = 0.0
+            floored[a:b][count == 1] = 0
+    np.copyto(out, centred, casting="same_kind")
+    return out, floored

@@ -1,0 +1,90 @@
+"""The run-based sliding-window CMN internals against per-frame references.
+
+``_window_runs`` describes every frame's window as a few linear runs; here it is expanded
+frame by frame and compared with a direct transcription of Kaldi's per-frame window
+logic. ``_np_prefix_sums`` (blocked scan) is compared with ``np.cumsum``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kaldibridge.errors import OptionError
+from kaldibridge.kaldi.features import cmvn as C
+
+
+def _kaldi_window(t: int, n: int, window: int, min_window: int, center: bool) -> tuple[int, int]:
+    # transcription of SlidingWindowCmnInternal's window computation, written independently
+    if center:
+        start = t - window // 2
+        end = start + window
+    else:
+        start = t - window
+        end = t + 1
+    if start < 0:
+        end -= start
+        start = 0
+    if not center and end > t:
+        end = max(t + 1, min_window)
+    if end > n:
+        start -= end - n
+        end = n
+        if start < 0:
+            start = 0
+    return start, end
+
+
+CONFIGS = [
+    (n, w, mw, c)
+    for n in (1, 2, 3, 7, 16, 17, 64, 99, 100, 101, 299, 300, 301, 601, 1000)
+    for w in (1, 2, 5, 17, 100, 300, 600)
+    for mw in (1, 5, 100, 700)
+    for c in (False, True)
+    if not (c and not 0 < mw <= w)
+]
+
+
+def test_window_runs_expand_to_kaldi_windows() -> None:
+    for n, w, mw, c in CONFIGS:
+        o = C.SlidingWindowCmnOptions(cmn_window=w, min_cmn_window=mw, center=c)
+        runs = C._window_runs(n, o)
+        assert runs[0][0] == 0 and runs[-1][1] == n
+        got = []
+        prev_end = 0
+        for a, b, s0, ss, e0, es in runs:
+            assert a == prev_end and b > a
+            prev_end = b
+            got += [(s0 + ss * k, e0 + es * k) for k in range(b - a)]
+        want = [_kaldi_window(t, n, w, mw, c) for t in range(n)]
+        assert got == want, (n, w, mw, c)
+        assert len(runs) <= 16
+
+
+def test_invalid_centred_window_is_an_option_error() -> None:
+    with pytest.raises(OptionError):
+        C.SlidingWindowCmnOptions(cmn_window=1, min_cmn_window=2, center=True)
+
+
+@pytest.mark.parametrize("n", [1, 5, 16, 63, 64, 65, 130, 1001])
+@pytest.mark.parametrize("square", [False, True])
+def test_blocked_prefix_sums_equal_cumsum(n: int, square: bool) -> None:
+    x = (np.random.default_rng(n).standard_normal((n, 7)) * 5 + 3).astype(np.float32)
+    got = C._np_prefix_sums(x, "test_prefix", square=square).copy()
+    y = x.astype(np.float64)
+    want = np.concatenate([np.zeros((1, 7)), np.cumsum(y * y if square else y, axis=0)])
+    assert got.shape == (n + 1, 7)
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-12)
+
+
+def test_sliding_means_match_direct_window_means() -> None:
+    rng = np.random.default_rng(3)
+    for n, w, mw, c in [(1000, 600, 100, False), (250, 100, 300, False), (77, 30, 10, True), (5, 600, 100, True)]:
+        x = (rng.standard_normal((n, 4)) + 10).astype(np.float32)
+        got = C.apply_cmvn_sliding(x, cmn_window=w, min_cmn_window=mw, center=c)
+        x64 = x.astype(np.float64)
+        want = np.empty_like(x64)
+        for t in range(n):
+            s, e = _kaldi_window(t, n, w, mw, c)
+            want[t] = x64[t] - x64[s:e].mean(axis=0)
+        np.testing.assert_allclose(got, want.astype(np.float32), rtol=1e-6, atol=1e-6)
