@@ -26,7 +26,7 @@ writes 20 bytes (one uninitialized), which its own archive reader cannot step ov
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -41,6 +41,7 @@ __all__ = [
     "CompressionMethod",
     "parse_compressed",
     "decompress_cm_batch",
+    "iter_cm_batch",
 ]
 
 CompressionMethod = Literal[1, 2, 3, 4, 5, 6, 7]
@@ -194,6 +195,7 @@ def _tables_from_p(p: np.ndarray) -> np.ndarray:
     out[:65] += pt[0]
     np.multiply(_S1, d[1], out=out[65:193])
     out[65:193] += pt[1]
+    # Last segment: the float product, scaled and offset in double, rounded once to float.
     tail = np.multiply(_S2, d[2]).astype(np.float64)
     tail *= 1 / 63.0
     tail += pt[2]
@@ -291,33 +293,37 @@ def decompress_cm_batch(
         dtype: output dtype.
 
     Returns:
-        One new ``(num_rows, num_cols)`` array per item.
+        One new ``(num_rows, num_cols)`` array per item (C-contiguous, writable, sharing
+        memory with nothing else).
     """
+    return list(iter_cm_batch(items, dtype))
+
+
+def iter_cm_batch(
+    items: list[tuple[float, float, int, int, Any]], dtype: type = np.float32
+) -> Iterator[np.ndarray]:
+    """:func:`decompress_cm_batch` as a generator: the tables are built at the first
+    ``next()``, each matrix is decoded when asked for (so a reader keeps one decoded
+    matrix alive at a time, not the whole batch)."""
     if not items:
-        return []
+        return
     with np.errstate(all="ignore"):
-        return _decompress_cm_batch(items, dtype)
-
-
-def _decompress_cm_batch(items: list[tuple[float, float, int, int, Any]], dtype: type) -> list[np.ndarray]:
-    cols = [it[3] for it in items]
-    cols_a = np.array(cols, dtype=np.intp)
-    headers = np.concatenate(
-        [np.frombuffer(it[4], dtype="<u2", count=4 * it[3]).reshape(it[3], 4) for it in items]
-    )
-    mn = np.repeat(np.array([it[0] for it in items], dtype=_F32), cols_a)[:, None]
-    rg = np.repeat(np.array([it[1] for it in items], dtype=_F32), cols_a)[:, None]
-    p = mn + (rg * _INV_65535_F) * headers.astype(_F32)  # Uint16ToFloat, column-wise
-    table = _tables_from_p(p).reshape(-1)  # (256 * total cols,): byte-major
+        cols_a = np.array([it[3] for it in items], dtype=np.intp)
+        headers = np.concatenate(
+            [np.frombuffer(it[4], dtype="<u2", count=4 * it[3]).reshape(it[3], 4) for it in items]
+        )
+        mn = np.repeat(np.array([it[0] for it in items], dtype=_F32), cols_a)[:, None]
+        rg = np.repeat(np.array([it[1] for it in items], dtype=_F32), cols_a)[:, None]
+        p = mn + (rg * _INV_65535_F) * headers.astype(_F32)  # Uint16ToFloat, column-wise
+        table = _tables_from_p(p).reshape(-1)  # (256 * total cols,): byte-major
     stride = int(cols_a.sum())
-    out = []
     col0 = 0
-    for mv, r, c in ((it[4], it[2], it[3]) for it in items):
-        codes = np.frombuffer(mv, dtype=np.uint8, offset=8 * c, count=r * c).reshape(c, r)
+    for it in items:
+        r, c = it[2], it[3]
+        codes = np.frombuffer(it[4], dtype=np.uint8, offset=8 * c, count=r * c).reshape(c, r)
         m = _gather_cm(table, codes, stride, col0)
-        out.append(m if m.dtype == dtype else m.astype(dtype))
+        yield m if m.dtype == dtype else m.astype(dtype)
         col0 += c
-    return out
 
 
 def _global_header(

@@ -22,9 +22,10 @@ import numpy as np
 from kaldibridge.errors import FormatError, KaldiBridgeError
 from kaldibridge.kaldi.table.compressed import (
     CompressedMatrix,
+    _payload_size as _cm_payload_size,
     compress,
     decompress,
-    decompress_cm_batch,
+    iter_cm_batch,
     parse_compressed,
 )
 from kaldibridge.kaldi.table.specifiers import parse_matrix_range
@@ -325,10 +326,19 @@ _ROWS_COLS = struct.Struct("<ixi")
 
 
 # An archive entry "key CM <16-byte global header>" (fast batched path).
+# Without a known size (pipes), plain payloads up to this size are allocated at once.
+_UNKNOWN_SIZE_FAST = 1 << 24
 _FAST_CM_ENTRY = re.compile(rb"[ \t\n\r\v\f]*([^ \t\n\r\v\f]{1,4096})[ \t]\0BCM (.{16})", re.S)
-_CM_BATCH_ENTRIES = 8  # keeps the lookup table (256 x columns floats) in cache
+_CM_HEADER = struct.Struct("<ffii")
+_CM_TOKENS = {b"CM ": 1, b"CM2 ": 2, b"CM3 ": 3}
+_AT_HEAD = 64  # bytes read for an object's header by MatrixHolder.read_at
+_AT_PLAIN = {b"\0BFM \x04": _F4, b"\0BDM \x04": _F8}
+_CM_BATCH_ENTRIES = 16  # keeps the lookup table (256 x columns floats) in cache
 _CM_BATCH_BYTES = 1 << 20
-_FM_BATCH_ENTRIES = 1  # plain entries returned per call (saves per-call overhead)
+_CM_LOOKAHEAD = 4200  # a key of up to 4096 bytes and the CM header
+_CM_READAHEAD = 1 << 20
+_FM_BATCH_ENTRIES = 4  # plain entries returned per call (saves per-call overhead; more
+# arrays alive at once costs more in page faults than it saves)
 
 
 class MatrixHolder(Holder):
@@ -359,52 +369,92 @@ class MatrixHolder(Holder):
         entries read and an error met after them (raised by the caller once the entries
         before it have been delivered), or None.
         """
-        plain: list[tuple[str, np.ndarray]] = []
-        while len(plain) < _FM_BATCH_ENTRIES:
-            try:
-                one = self.read_entry_fast(s)
-            except KaldiBridgeError as e:
-                if not plain:
-                    raise
-                return plain, e
-            if one is None:
-                break
-            plain.append(one)
+        plain, err = self._read_plain_run(s)
         if plain:
-            return plain, None
+            return plain, err
+        one = self.read_entry_fast(s)  # the unusual cases, with full error reports
+        if one is not None:
+            return [one], None
         batch: list[tuple[str, tuple[float, float, int, int, Any]]] = []
         err: BaseException | None = None
         total = 0
+        # Regular files are read in large windows and payloads stay views of the window
+        # (decoded into new arrays below); pipes are not read further ahead than needed.
+        readahead = _CM_READAHEAD if s.seekable() else 0
         while len(batch) < _CM_BATCH_ENTRIES and total < _CM_BATCH_BYTES:
-            m = s.match_ahead(_FAST_CM_ENTRY, 4200)
+            buf, i = s.buffered(_CM_LOOKAHEAD, readahead)
+            m = _FAST_CM_ENTRY.match(buf, i)
             if m is None:
                 break
             try:
                 key = m.group(1).decode("utf-8")
             except UnicodeDecodeError:
                 break
-            mn, rg = struct.unpack_from("<ff", m.group(2))
-            rows, cols = struct.unpack_from("<ii", m.group(2), 8)
+            mn, rg, rows, cols = _CM_HEADER.unpack(m.group(2))
             if rows <= 0 or cols <= 0:
                 break
             size = cols * (8 + rows)
-            rem = s.remaining()
-            if rem is not None and size > rem - (m.end() - s._i):  # noqa: SLF001
-                break  # the general path reports the truncation
-            s.consume_match(m)
-            try:
-                payload = s.read_array_peek(size, np.uint8, "compressed matrix data")
-            except KaldiBridgeError as e:
-                err = type(e)(f"key {key!r}: {e}")
-                break
+            start = m.end()
+            if start + size <= len(buf):
+                payload: Any = memoryview(buf)[start : start + size]
+                s.advance_to(start + size)
+            else:
+                rem = s.remaining()
+                if rem is not None and size > rem - (start - i):
+                    break  # the general path reports the truncation
+                s.consume_match(m)
+                try:
+                    payload = s.read_array_peek(size, np.uint8, "compressed matrix data")
+                except KaldiBridgeError as e:
+                    err = type(e)(f"key {key!r}: {e}")
+                    break
             batch.append((key, (mn, rg, rows, cols, payload)))
             total += size
         if not batch:
             if err is not None:
                 raise err
             return None
-        values = decompress_cm_batch([item for _, item in batch], self.dtype)
-        return [(k, v) for (k, _), v in zip(batch, values)], err
+        # Decoded one by one as the caller iterates: one output alive at a time keeps
+        # the allocator reusing warm memory.
+        values = iter_cm_batch([item for _, item in batch], self.dtype)
+        return zip([k for k, _ in batch], values), err  # type: ignore[return-value]
+
+    def _read_plain_run(self, s: InputStream) -> tuple[list[tuple[str, np.ndarray]], BaseException | None]:
+        """Reads consecutive well-formed binary ``key FM/DM`` entries (at most
+        ``_FM_BATCH_ENTRIES``), each straight into its new array; stops, consuming nothing
+        more, at anything else (including a size the file cannot hold)."""
+        out: list[tuple[str, np.ndarray]] = []
+        dtype = self.dtype
+        match = _FAST_MATRIX_ENTRY.match
+        while len(out) < _FM_BATCH_ENTRIES:
+            buf, i = s.buffered(128)
+            m = match(buf, i)
+            if m is None:
+                break
+            try:
+                key = m.group(1).decode("utf-8")
+            except UnicodeDecodeError:
+                break
+            rows, cols = _ROWS_COLS.unpack(m.group(3))
+            src = _F4 if m.group(2) == b"F" else _F8
+            rem = s.remaining()
+            nbytes = rows * cols * src.itemsize
+            if rows < 0 or cols < 0 or nbytes > (_UNKNOWN_SIZE_FAST if rem is None else rem - (m.end() - i)):
+                break  # read_entry_fast reads big pipe payloads as they come, or reports
+            s.advance_to(m.end())
+            if not rows or not cols:
+                out.append((key, np.zeros((rows, cols), dtype=dtype)))
+                continue
+            data = np.empty((rows, cols), dtype=src)
+            try:
+                s.readinto_peek(memoryview(data).cast("B"), "matrix data")
+            except KaldiBridgeError as e:
+                err = type(e)(f"key {key!r} ({rows}x{cols} matrix): {e}")
+                if not out:
+                    raise err from e
+                return out, err
+            out.append((key, data if src == dtype else _narrow(data, dtype)))
+        return out, None
 
     def read_entry_fast(self, s: InputStream) -> tuple[str, np.ndarray] | None:
         """Reads a whole binary ``key FM/DM`` archive entry when the next bytes are one.
@@ -437,6 +487,46 @@ class MatrixHolder(Holder):
             return key, np.zeros((rows, cols), dtype=self.dtype)
         data = data.reshape(rows, cols)
         return key, data if data.dtype == self.dtype else _narrow(data, self.dtype)
+
+    def read_at(self, s: InputStream, offset: int) -> np.ndarray | None:
+        """Reads a binary matrix object at ``offset`` of a regular file with positioned
+        reads (random access through an scp): a small read for the header, then the data
+        straight into the new array.
+
+        Returns None (having read nothing that matters) when the object is not a binary
+        ``FM``/``DM``/``CM``/``CM2``/``CM3`` matrix that fits in the file, so that the
+        general path reads it and reports any error in full detail.
+        """
+        head = s.pread(_AT_HEAD, offset)
+        src = _AT_PLAIN.get(head[:6])
+        if src is not None and len(head) >= 15 and head[10] == 4:
+            rows, cols = _ROWS_COLS.unpack_from(head, 6)
+            if rows < 0 or cols < 0 or offset + 15 + rows * cols * src.itemsize > (s.size or 0):
+                return None
+            if not rows or not cols:
+                return np.zeros((rows, cols), dtype=self.dtype)
+            data = np.empty((rows, cols), dtype=src)
+            s.pread_into(memoryview(data).cast("B"), offset + 15, "matrix data")
+            return data if src == self.dtype else _narrow(data, self.dtype)
+        if head[:2] != _BIN or len(head) < 15:
+            return None
+        size = s.size or 0
+        fmt = _CM_TOKENS.get(head[2:6]) or _CM_TOKENS.get(head[2:5])
+        if fmt is None:
+            return None
+        start = 2 + (3 if fmt == 1 else 4)
+        if len(head) < start + 16:
+            return None
+        mn, rg, rows, cols = _CM_HEADER.unpack_from(head, start)
+        if rows <= 0 or cols <= 0:
+            return None
+        nbytes = _cm_payload_size(fmt, rows, cols)
+        if offset + start + 16 + nbytes > size:
+            return None
+        payload = s.pread(nbytes, offset + start + 16)
+        if len(payload) != nbytes:  # the file shrank since it was opened
+            return None
+        return decompress(CompressedMatrix(fmt, mn, rg, rows, cols, payload), self.dtype)
 
     def write(self, value: Any, binary: bool = True) -> bytes:
         return b"".join(self.write_parts(value, binary))

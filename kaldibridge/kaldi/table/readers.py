@@ -6,6 +6,7 @@ Kaldi: ``SequentialTableReader``, ``RandomAccessTableReader`` (``src/util/kaldi-
 from __future__ import annotations
 
 import logging
+import re
 import struct
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -84,7 +85,36 @@ def read_script_file(rxfilename: str, *, allow_pipes: bool | None = None) -> lis
 
     Kaldi: ``ReadScriptFile``.
     """
-    return list(_iter_script(rxfilename, allow_pipes))
+    with open_rx(rxfilename, allow_pipes=allow_pipes) as s:
+        if s.peek(1) == b"\0":
+            raise FormatError(f"script file {s.name!r} appears to be binary")
+        return _parse_script(s.read(), s.name)
+
+
+def _parse_script(raw: bytes, name: str) -> list[tuple[str, str]]:
+    """Parses a whole script file's bytes (the same rules as :func:`_iter_script`)."""
+    try:
+        lines = raw.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        lines = None
+    if lines is not None:
+        if lines[-1] == "":
+            lines.pop()
+        pairs = [line.split(None, 1) for line in lines]
+        if all(len(p) == 2 for p in pairs) and not any(line[:1].isspace() for line in lines):
+            return [(p[0], p[1].strip()) for p in pairs]
+    # Something is wrong: find the first bad line for the message.
+    for lineno, rawline in enumerate(raw.split(b"\n"), 1):
+        try:
+            line = rawline.decode("utf-8")
+        except UnicodeDecodeError:
+            raise FormatError(f"script file {name!r}, line {lineno}: not valid UTF-8") from None
+        if not line:
+            raise FormatError(f"script file {name!r}: empty line {lineno}")
+        parts = line.strip().split(None, 1)
+        if len(parts) != 2 or line[0].isspace():
+            raise FormatError(f"script file {name!r}: invalid line {lineno}: {line!r}")
+    raise FormatError(f"script file {name!r}: cannot parse")  # pragma: no cover - unreachable
 
 
 def _iter_script(rxfilename: str, allow_pipes: bool | None) -> Iterator[tuple[str, str]]:
@@ -111,6 +141,12 @@ def _iter_script(rxfilename: str, allow_pipes: bool | None) -> Iterator[tuple[st
             yield parts[0], parts[1].strip()
 
 
+# "path:offset" where the path has no pipe symbol and no leading whitespace: an offset
+# rxfilename by Kaldi's rules (names starting with 'a' or 's' may be specifiers and take
+# the general path).
+_PLAIN_OFFSET = re.compile(r"([^|\s][^|]*):([0-9]+)", re.S)
+
+
 class _StreamCache:
     """Keeps a few seekable inputs open, so scp entries into one archive reuse one handle."""
 
@@ -121,7 +157,14 @@ class _StreamCache:
 
     def read(self, rx: str, holder: Holder) -> Any:
         """Reads one object from an rxfilename (``file``, ``file:offset``, pipe, stdin)."""
-        kind = classify_rxfilename(rx)
+        m = _PLAIN_OFFSET.fullmatch(rx)
+        if m is not None and rx[0] not in "as":  # the common "path:offset" of ark,scp output
+            kind, path, offset = "offset", m.group(1), int(m.group(2))
+        else:
+            kind = classify_rxfilename(rx)
+            path, offset = (rx, 0) if kind == "file" else ("", 0)
+            if kind == "offset":
+                path, offset = split_offset(rx)
         if kind in ("pipe", "stdin"):
             with open_rx(rx, allow_pipes=self._allow_pipes) as s:
                 try:
@@ -130,7 +173,6 @@ class _StreamCache:
                     s.raise_if_pipe_failed(str(e))
                     raise
             return value
-        path, offset = (rx, 0) if kind == "file" else split_offset(rx)
         s = self._open.get(path)
         if s is None:
             s = open_rx(path, allow_pipes=self._allow_pipes)
@@ -145,6 +187,11 @@ class _StreamCache:
             self._open.move_to_end(path)
         if s.size is not None and offset > s.size:
             raise KaldiIOError(f"offset {offset} is beyond the end of {path!r} ({s.size} bytes)")
+        read_at = getattr(holder, "read_at", None)
+        if read_at is not None and s.can_pread():
+            value = read_at(s, offset)
+            if value is not None:
+                return value
         s.seek(offset)
         return holder.read(s)
 
@@ -399,7 +446,7 @@ class RandomAccessTableReader:
         self._pending: tuple[str, Any] | None = None
         self._seekable = False
         if self.spec.kind == "scp":
-            for key, rx in _iter_script(self.spec.rxfilename, allow_pipes):
+            for key, rx in read_script_file(self.spec.rxfilename, allow_pipes=allow_pipes):
                 if key not in self._index:
                     self._order.append(key)
                 self._index[key] = rx

@@ -52,6 +52,7 @@ _CHUNK = 1 << 13
 # corrupt header cannot make us allocate memory the stream never delivers.
 _UNKNOWN_SIZE_LIMIT = 1 << 24
 _HAVE_READV = hasattr(os, "readv")
+_HAVE_PREADV = hasattr(os, "preadv") and hasattr(os, "pread")
 _WS = b" \t\n\r\v\f"
 _NOT_WS = re.compile(rb"[^ \t\n\r\v\f]")
 _WS_RE = re.compile(rb"[ \t\n\r\v\f]")
@@ -144,12 +145,12 @@ class InputStream:
         except OSError as e:
             raise KaldiIOError(f"error reading {self.name!r} at offset {self.pos}: {e}") from e
 
-    def _fill(self, n: int) -> bool:
+    def _fill(self, n: int, readahead: int = _CHUNK) -> bool:
         """Makes ``n`` bytes available in the buffer; False if the stream ends first."""
         while len(self._buf) - self._i < n:
             if self._eof:
                 return False
-            chunk = self._raw(max(_CHUNK, n - (len(self._buf) - self._i)))
+            chunk = self._raw(max(readahead, n - (len(self._buf) - self._i)))
             if not chunk:
                 self._eof = True
                 return False
@@ -267,9 +268,25 @@ class InputStream:
         have = len(self._buf) - self._i
         if self._fd is None or rem is None or nbytes > rem or nbytes <= have or not _HAVE_READV:
             return self.read_array(count, dt, what)
-        start = self.pos
         out = np.empty(count, dtype=dt)
-        mv = memoryview(out).cast("B")
+        self.readinto_peek(memoryview(out).cast("B"), what, peek)
+        return out
+
+    def readinto_peek(self, mv: memoryview, what: str, peek: int = 1024) -> None:
+        """Fills the byte view ``mv`` exactly from the current position; on regular files
+        the next ``peek`` bytes are buffered by the same ``readv`` call.
+
+        Raises:
+            FormatError: the data ends first (a PipeError if a pipe command failed).
+        """
+        nbytes = len(mv)
+        have = len(self._buf) - self._i
+        if nbytes <= have or self._fd is None or not _HAVE_READV:
+            got = self._readinto(mv)
+            if got != nbytes:
+                self.truncated(what, self.pos - got, nbytes, got)
+            return
+        start = self.pos
         if have:
             mv[:have] = memoryview(self._buf)[self._i :]
         self._base += len(self._buf)
@@ -294,7 +311,44 @@ class InputStream:
                 got = nbytes
                 self._base += need
                 self._buf = bytes(memoryview(scratch)[: k - need])
-        return out
+
+    def can_pread(self) -> bool:
+        """True for regular files, which :meth:`pread` and :meth:`pread_into` can read."""
+        return self._fd is not None and _HAVE_PREADV
+
+    def pread(self, n: int, offset: int) -> bytes:
+        """Up to ``n`` bytes at absolute ``offset`` (fewer at the end of the file).
+
+        Positioned read of a regular file (see :meth:`can_pread`): the stream's own
+        position and buffer are left alone.
+        """
+        try:
+            return os.pread(self._fd, n, offset)  # type: ignore[arg-type]
+        except (OSError, TypeError) as e:
+            raise KaldiIOError(f"error reading {self.name!r} at offset {offset}: {e}") from e
+
+    def pread_into(self, mv: memoryview, offset: int, what: str) -> None:
+        """Fills ``mv`` (a byte view of a new array) from absolute ``offset``.
+
+        Raises:
+            FormatError: the file ends first (message: file, offset, ``what``).
+        """
+        n = len(mv)
+        try:
+            got = os.preadv(self._fd, [mv], offset)  # type: ignore[arg-type]
+        except (OSError, TypeError) as e:
+            raise KaldiIOError(f"error reading {self.name!r} at offset {offset}: {e}") from e
+        while got < n:
+            try:
+                k = os.preadv(self._fd, [mv[got:]], offset + got)  # type: ignore[arg-type]
+            except (OSError, TypeError) as e:
+                raise KaldiIOError(f"error reading {self.name!r} at offset {offset + got}: {e}") from e
+            if not k:
+                raise FormatError(
+                    f"{self.name!r}: unexpected end of data reading {what} at offset {offset} "
+                    f"(wanted {n} bytes, got {got})"
+                )
+            got += k
 
     def _read_array_growing(self, count: int, dt: np.dtype, what: str, exact: bool) -> np.ndarray:
         nbytes = count * dt.itemsize
@@ -355,6 +409,24 @@ class InputStream:
     def consume_match(self, m: re.Match[bytes]) -> None:
         """Steps over a match returned by :meth:`match_ahead` (no read in between)."""
         self._i = m.end()
+
+    def buffered(self, need: int, readahead: int = _CHUNK) -> tuple[bytes, int]:
+        """The read buffer and the index of the current position in it.
+
+        At least ``need`` bytes follow the index (fewer only at the end of the stream);
+        when the buffer must grow, ``readahead`` bytes are asked for at once. The buffer is
+        an immutable ``bytes`` object: slices and memoryviews of it stay valid after later
+        reads. Step forward with :meth:`advance_to` (no read in between).
+        """
+        if len(self._buf) - self._i < need:
+            self._fill(need, readahead)
+        return self._buf, self._i
+
+    def advance_to(self, index: int) -> None:
+        """Moves the position to ``index`` of the buffer returned by :meth:`buffered`."""
+        if not self._i <= index <= len(self._buf):
+            raise KaldiIOError(f"cannot move to buffer index {index} in {self.name!r}")
+        self._i = index
 
     # ----------------------------------------------------------------- tokens
     def skip_whitespace(self) -> bytes:
