@@ -245,6 +245,20 @@ def test_flanger_with_feedback_compiles_and_exports() -> None:
     _compile_and_export(lambda s: F.flanger(s, 8000, regen=50.0, delay=1.0), _wave(2, 1, 60, seed=12))
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device in this environment")
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: F.phaser(s, 8000, decay=0.8),
+        lambda s: F.flanger(s, 8000, interpolation="quadratic"),
+        lambda s: F.flanger(s, 8000, regen=60.0),
+    ],
+)
+def test_cuda_matches_cpu(call) -> None:  # type: ignore[no-untyped-def]
+    x = _wave(2, 2, 700, seed=15)
+    torch.testing.assert_close(call(x.cuda()).cpu(), call(x), rtol=0, atol=1e-12)
+
+
 # ------------------------------------------------------------------------- errors
 
 

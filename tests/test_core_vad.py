@@ -130,12 +130,26 @@ def test_vad_module_matches_function() -> None:
     torch.testing.assert_close(module(x[0]), F.vad(x[0], rate, trigger_level=5.0))
 
 
-def test_vad_start_compiles_fullgraph() -> None:
+def test_vad_start_compiles_fullgraph_and_exports() -> None:
     torch._dynamo.reset()
     x, rate = _audio("speech_16k_mono.wav")
     batch = torch.cat([x[..., :16000], x.flip(-1)[..., :16000]])
+    want = F.vad_start(batch, rate).tolist()
     compiled = torch.compile(lambda s: F.vad_start(s, rate), fullgraph=True, backend="aot_eager")
-    assert compiled(batch).tolist() == F.vad_start(batch, rate).tolist()
+    assert compiled(batch).tolist() == want
+
+    class Start(torch.nn.Module):
+        def forward(self, s: torch.Tensor) -> torch.Tensor:
+            return F.vad_start(s, rate)
+
+    assert torch.export.export(Start(), (batch,)).module()(batch).tolist() == want
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device in this environment")
+def test_cuda_matches_cpu() -> None:
+    x, rate = _audio("speech_16k_mono.wav")
+    batch = torch.cat([x, x.flip(-1)]).double()
+    assert F.vad_start(batch.cuda(), rate).cpu().tolist() == F.vad_start(batch, rate).tolist()
 
 
 @pytest.mark.parametrize(
