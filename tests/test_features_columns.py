@@ -138,3 +138,40 @@ def test_columns_with_dither_reproducible() -> None:
     frames = frame_signal(wave, fo.window_size, fo.window_shift, fo.snip_edges)
     x, raw = computer.window_frames(frames, consts["window"], torch.Generator().manual_seed(1))
     torch.testing.assert_close(a, computer.compute_frames(x, raw, consts), rtol=2e-6, atol=2e-5)
+
+
+@pytest.mark.parametrize(
+    "cls, kw",
+    [
+        (FbankComputer, {"num_mel_bins": 80}),
+        (FbankComputer, {"use_energy": True, "raw_energy": False, "use_power": False}),
+        (FbankComputer, {"round_to_power_of_two": False, "use_log_fbank": False}),
+        (MfccComputer, {"snip_edges": False}),
+        (SpectrogramComputer, {}),
+    ],
+)
+def test_pocketfft_path_matches_plain_rfft(cls, kw) -> None:
+    """``fft="torch"`` on CPU: windowed frames as in the frame-major path, then
+    ``torch.fft.rfft``, a dense mel product and the feature's own tail."""
+    computer = cls(dither=0.0, fft="torch", **kw)
+    wave = _speechy(1.3, seed=11)
+    consts = computer.consts(torch.float32, "cpu")
+    fo = computer.frame_opts
+    frames = frame_signal(wave, fo.window_size, fo.window_shift, fo.snip_edges)
+    assert computer._pocketfft_ok(frames) and not computer._columns_ok(frames)
+    got = computer.compute_utterance(wave, consts)
+    x, raw = computer.window_frames(frames, consts["window"])
+    z = torch.fft.rfft(x.double(), n=fo.padded_window_size)
+    spec = z.real**2 + z.imag**2
+    if not kw.get("use_power", True):
+        spec = spec.sqrt()
+    energy = raw
+    if computer.energy_kind() == "windowed":
+        energy = torch.log(torch.clamp_min((x * x).sum(-1), 1.1920928955078125e-07))
+    stage = spec @ consts["mel_t"].double() if computer.column_stage == "mel" else spec
+    want = computer.finish(stage.float(), energy)
+    assert got.shape == want.shape
+    # float32 pocketfft against a float64 reference: relative rounding of each bin
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=2e-3)
+    exact = cls(dither=0.0, **kw).compute_utterance(wave)
+    torch.testing.assert_close(got, exact, rtol=1e-4, atol=2e-3)

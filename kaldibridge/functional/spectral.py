@@ -350,6 +350,7 @@ def frames_to_planes(
     mean: np.ndarray | None,
     preemph: float,
     energies: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
+    work: np.ndarray | None = None,
 ) -> None:
     """DC removal, pre-emphasis and windowing of frames, written as planar columns.
 
@@ -366,6 +367,7 @@ def frames_to_planes(
         preemph: pre-emphasis coefficient (:func:`preemphasis`; 0 skips it).
         energies: optional ``(frames,)`` outputs for the sum of squares of each frame
             after DC removal (before pre-emphasis) and of the windowed frame.
+        work: optional work space of ``out``'s shape (allocated if needed and ``None``).
     """
     n = frames.shape[1]
     ne, no = (n + 1) // 2, n // 2
@@ -384,9 +386,12 @@ def frames_to_planes(
         _sum_squares(even, odd, raw)
     if preemph != 0.0 and n:
         c = even.dtype.type(preemph)
-        scaled_even = even * c  # c x[2k], before any update
+        if work is None:
+            work = np.empty_like(out)
+        scaled_even = np.multiply(even, c, out=work[0, :ne])  # c x[2k], before any update
         if ne > 1:
-            even[1:] -= odd[: ne - 1] * c  # x[2k] - c x[2k - 1]
+            t = np.multiply(odd[: ne - 1], c, out=work[1, : ne - 1])
+            even[1:] -= t  # x[2k] - c x[2k - 1]
         even[0] -= scaled_even[0]  # x[0] - c x[0]
         odd -= scaled_even[:no]  # x[2k + 1] - c x[2k]
     even *= window[0]
@@ -401,7 +406,11 @@ def _sum_squares(even: np.ndarray, odd: np.ndarray, out: np.ndarray) -> None:
 
 
 def half_complex_power_planar(
-    y: np.ndarray, twiddles: tuple[np.ndarray, np.ndarray], out: np.ndarray, power: bool = True
+    y: np.ndarray,
+    twiddles: tuple[np.ndarray, np.ndarray],
+    out: np.ndarray,
+    power: bool = True,
+    work: np.ndarray | None = None,
 ) -> np.ndarray:
     """Power (or magnitude) spectrum from the half-length complex FFT, planar columns.
 
@@ -415,6 +424,7 @@ def half_complex_power_planar(
         twiddles: ``(re, im)`` arrays ``(n_fft / 4, 1)`` (see :func:`recursive_twiddles`).
         out: ``(n_fft / 2 + 1, frames)`` output, bins in natural order.
         power: if false, the square root of the power (magnitude).
+        work: optional work space ``(6, n_fft / 4, frames)`` (allocated if ``None``).
 
     Returns:
         ``out``.
@@ -423,38 +433,42 @@ def half_complex_power_planar(
     q = half // 2
     dt = y.dtype.type
     tr, ti = twiddles
+    if work is None:
+        work = np.empty((6, q, y.shape[2]), dtype=y.dtype)
+    ck_r, ck_i, w2, w3, u, v = work
     bk_r, bk_i = y[0, 1 : q + 1], y[1, 1 : q + 1]
     stop = half - 1 - q if half - 1 - q >= 0 else None
     bm_r, bm_i = y[0, half - 1 : stop : -1], y[1, half - 1 : stop : -1]
     hc = dt(0.5)
-    ck_r = bk_r + bm_r
+    np.add(bk_r, bm_r, out=ck_r)
     ck_r *= hc
-    ck_i = bk_i - bm_i
+    np.subtract(bk_i, bm_i, out=ck_i)
     ck_i *= hc
-    dk_r = bk_i + bm_i
+    dk_r = np.add(bk_i, bm_i, out=w2)
     dk_r *= hc
-    dk_i = bm_r - bk_r  # -0.5 (bk_r - bm_r), exactly
+    dk_i = np.subtract(bm_r, bk_r, out=w3)  # -0.5 (bk_r - bm_r), exactly
     dk_i *= hc
-    u = tr * dk_r
-    u -= ti * dk_i
-    v = tr * dk_i
-    v += ti * dk_r
+    np.multiply(tr, dk_r, out=u)  # u = tr dk_r - ti dk_i
+    np.multiply(ti, dk_i, out=v)
+    u -= v
+    np.multiply(tr, dk_i, out=v)  # v = tr dk_i + ti dk_r
+    t = np.multiply(ti, dk_r, out=w3)  # dk_i is no longer needed
+    v += t
     r0 = y[0, 0] + y[1, 0]
     rn = y[0, 0] - y[1, 0]
     np.multiply(r0, r0, out=out[0])
     np.multiply(rn, rn, out=out[half])
-    a = ck_r + u
-    b = ck_i + v
+    a = np.add(ck_r, u, out=w2)
+    b = np.add(ck_i, v, out=w3)
     np.multiply(a, a, out=out[1 : q + 1])
     b *= b
     out[1 : q + 1] += b
     # mirror bins half - k, k = 1 .. q - 1 (k = q is the centre bin, done above)
-    a = np.subtract(ck_r[: q - 1], u[: q - 1], out=a[: q - 1])
-    b = np.subtract(ck_i[: q - 1], v[: q - 1], out=b[: q - 1])
+    a = np.subtract(ck_r[: q - 1], u[: q - 1], out=w2[: q - 1])
+    b = np.subtract(ck_i[: q - 1], v[: q - 1], out=w3[: q - 1])
     a *= a
     b *= b
-    a += b
-    out[half - 1 : half - q : -1] = a
+    np.add(a, b, out=out[half - 1 : half - q : -1])
     if not power:
         np.sqrt(out, out=out)
     return out

@@ -146,7 +146,18 @@ _COMPUTERS: dict[tuple, FeatureComputer] = {}
 
 
 def _cached_computer(cls: type[FeatureComputer], opts: OptionGroup | None, overrides: dict[str, Any], fft: str = "kaldi") -> Any:
-    """Computers (with their constant caches) for repeated calls with the same options."""
+    """Computers (with their constant caches) for repeated calls with the same options.
+
+    Looked up by the call's own arguments first, so that a repeated call does not rebuild
+    its option groups (``replace`` with overrides costs about 0.2 ms).
+    """
+    try:
+        call_key: tuple | None = (cls, opts, tuple(sorted(overrides.items())), fft)
+        hit = _COMPUTERS.get(call_key)
+    except TypeError:  # an unhashable override value: let the option checks report it
+        call_key, hit = None, None
+    if hit is not None:
+        return hit
     if opts is None:
         opts = cls.options_class()
     if overrides:
@@ -158,6 +169,8 @@ def _cached_computer(cls: type[FeatureComputer], opts: OptionGroup | None, overr
             _COMPUTERS.clear()
         hit = cls(opts, fft=fft)
         _COMPUTERS[key] = hit
+    if call_key is not None:
+        _COMPUTERS[call_key] = hit
     return hit
 
 
