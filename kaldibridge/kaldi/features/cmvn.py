@@ -84,6 +84,11 @@ class SlidingWindowCmnOptions(OptionGroup):
             )
 
 
+@functools.lru_cache(maxsize=1)
+def _default_sliding_options() -> SlidingWindowCmnOptions:
+    return SlidingWindowCmnOptions()
+
+
 def _is_tensor(x: Any) -> bool:
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(x, torch.Tensor)
@@ -409,7 +414,7 @@ def apply_cmvn_sliding(
 
     Kaldi: ``SlidingWindowCmn`` (apply-cmvn-sliding).
     """
-    o = opts or SlidingWindowCmnOptions()
+    o = opts or _default_sliding_options()
     if kwargs:
         o = o.replace(**kwargs)
     o.validate()

@@ -176,7 +176,7 @@ def compute_deltas_kaldi(
 
     Kaldi: ``ComputeDeltas`` (add-deltas).
     """
-    o = opts or DeltaFeaturesOptions()
+    o = opts or _default_delta_options()
     if kwargs:
         o = o.replace(**kwargs)
     o.validate()
@@ -194,6 +194,11 @@ def compute_deltas_kaldi(
         _check_truncate(x.shape[-1], truncate)
         x = x[..., :truncate]
     return _np_add_deltas(x, o.delta_order, o.delta_window)
+
+
+@functools.lru_cache(maxsize=1)
+def _default_delta_options() -> DeltaFeaturesOptions:
+    return DeltaFeaturesOptions()
 
 
 def kaldi_delta_scales(order: int, window: int) -> list[np.ndarray]:
@@ -265,12 +270,12 @@ def _np_add_deltas(x: np.ndarray, order: int, window: int) -> np.ndarray:
     x = np.ascontiguousarray(x)
     filters = _scales_cached(order, window)
     inv = 1.0 / sum(j * j for j in range(-window, window + 1))
-    bufs = (scratch.get("delta0", (n, dim)), scratch.get("delta1", (n, dim)))
-    tmp = scratch.get("delta_tmp", (n, dim))
+    work = scratch.get("deltas", (3, n, dim))  # two orders in turn and a temporary
+    tmp = work[2]
     prev = x
     for i in range(1, order + 1):
         cols = out[:, i * dim : (i + 1) * dim]
-        cur = bufs[i % 2]
+        cur = work[i % 2]
         lo, hi = i * window, n - i * window
         if hi > lo:
             m = hi - lo
@@ -282,23 +287,31 @@ def _np_add_deltas(x: np.ndarray, order: int, window: int) -> np.ndarray:
                 d *= np.float32(j)
                 acc += d
             np.multiply(acc, np.float32(inv**i), out=cols[lo:hi])
-        _edge_deltas(x, filters[i], cols, lo, hi)
         prev = cur
+    _edge_deltas(x, filters, out)
     return out
 
 
 @functools.lru_cache(maxsize=64)
-def _edge_index(n: int, reach: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
-    rows = np.concatenate((np.arange(min(lo, n)), np.arange(max(hi, lo), n)))
+def _edge_index(n: int, reach: int) -> tuple[np.ndarray, np.ndarray]:
+    rows = np.unique(np.concatenate((np.arange(min(reach, n)), np.arange(max(n - reach, 0), n))))
     idx = np.clip(rows[:, None] + np.arange(-reach, reach + 1), 0, n - 1)
     rows.setflags(write=False)
     idx.setflags(write=False)
     return rows, idx
 
 
-def _edge_deltas(x: np.ndarray, filt: np.ndarray, out: np.ndarray, lo: int, hi: int) -> None:
-    """Rows ``[0, lo)`` and ``[hi, n)`` of one delta order: the combined filter over
-    clamped frames (a few small operations for all of them together)."""
-    rows, idx = _edge_index(x.shape[0], (filt.size - 1) // 2, lo, hi)
-    if rows.size:
-        out[rows] = np.einsum("k,rkd->rd", filt, x[idx])
+def _edge_deltas(x: np.ndarray, filters: tuple[np.ndarray, ...], out: np.ndarray) -> None:
+    """The ``order * window`` rows at each edge, all orders: each order's combined filter
+    over clamped frames (one gather and one row assignment for all of them). Rows that
+    the recursion also covered get the same values to float rounding."""
+    n, dim = x.shape
+    order = len(filters) - 1
+    reach = (filters[-1].size - 1) // 2
+    rows, idx = _edge_index(n, reach)
+    frames = x[idx]  # (rows, 2 * reach + 1, dim)
+    vals = np.empty((rows.size, order, dim), dtype=np.float32)
+    for i in range(1, order + 1):
+        r = (filters[i].size - 1) // 2
+        np.einsum("k,rkd->rd", filters[i], frames[:, reach - r : reach + r + 1], out=vals[:, i - 1])
+    out[rows, dim:] = vals.reshape(rows.size, order * dim)
