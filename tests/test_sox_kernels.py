@@ -113,3 +113,65 @@ def test_chain_same_with_and_without_kernels(chain: list[list[str]], channels: i
     assert fast.shape == slow.shape == x.shape
     # float32 output: one rounding step apart at most
     torch.testing.assert_close(fast, slow, rtol=0, atol=2.0**-23)
+
+
+def test_envelope_kernel_python_body_matches_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kaldibridge.sox import _compand
+
+    rng = np.random.default_rng(5)
+    levels = np.abs(rng.standard_normal(3000)) * np.repeat(rng.uniform(0, 1, 30), 100)
+    out = np.empty_like(levels)
+    _compand._envelope_kernel.func(levels, 0.3, 0.01, 0.5, out)
+    _without_kernels(monkeypatch)
+    ref = _compand._envelope(levels, 0.3, 0.01, 0.5)
+    np.testing.assert_allclose(out, ref, rtol=1e-13, atol=0)
+    # the pump rises faster than it falls: it follows the bursts from below
+    assert out.max() <= levels.max() and out.min() >= 0
+
+
+def test_phaser_and_flanger_python_bodies_match_loops(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kaldibridge.sox import _mod
+
+    x = _signal(2, 800, seed=6) * 2.0**31
+    fl = _mod.Flanger("flanger", ["1", "3", "-40", "71", "2", "triangle", "25", "quad"])
+    delay = np.linspace(3.2, 40.7, 800)
+    int_d = np.floor(delay).astype(np.int64)
+    frac = delay - np.floor(delay)
+    out_f = np.empty((2, 800))
+    _mod._flanger_kernel.func(x.numpy(), int_d, frac, 52, 0.6, 0.3, fl.feedback, True, out_f)
+    _without_kernels(monkeypatch)
+    ref_f = fl._loop(x.numpy(), int_d.tolist(), frac.tolist(), 52, 0.6, 0.3, True)
+    np.testing.assert_allclose(out_f, ref_f, rtol=1e-13, atol=1e-13 * np.abs(ref_f).max())
+    ph = _mod.Phaser("phaser", ["0.4", "0.74", "3", "0.5", "0.5", "-t"])
+    st = _mod.Stream(x.reshape(1, 2, 800) / 2.0**31, 16000.0, 1600)
+    ref_p = ph.apply(st, None).x.reshape(2, 800).numpy() * 2.0**31  # type: ignore[arg-type]
+    # the effect's own table at 16 kHz: 3 ms -> 48 samples, 0.5 Hz -> 32000 entries
+    mod16 = np.asarray(_mod.wave_table("triangle", 32000, 1.0, 48.0, math.pi / 2, True), dtype=np.int64)
+    out_p = np.empty((2, 800))
+    _mod._phaser_kernel.func(x.numpy(), mod16, 48, 0.4, 0.5, 0.74, out_p)
+    np.testing.assert_allclose(out_p, ref_p, rtol=1e-12, atol=1e-12 * np.abs(ref_p).max())
+
+
+LOOP_CHAINS = [  # effects whose fallback is a Python loop: short signals
+    ([["phaser", "0.6", "0.66", "3", "0.6", "2", "-s"]], 2),
+    ([["flanger", "0", "2", "50", "71", "0.5", "sine", "25", "lin"]], 2),
+    ([["flanger", "1", "3", "-60", "50", "1", "tri", "50", "quad"]], 1),
+    ([["compand", "0.02,0.15", "6:-70,-60,-20", "-5", "-90", "0.01"]], 2),
+    ([["mcompand", "0.005,0.1 -47,-40,-34,-34,-17,-33", "1000", "0.003,0.05 -47,-40,-34,-34,-15,-33"]], 1),
+]
+
+
+@needs_numba
+@pytest.mark.parametrize(("chain", "channels"), LOOP_CHAINS, ids=lambda c: c[0][0] if isinstance(c, list) else str(c))
+def test_loop_effects_same_with_and_without_kernels(chain: list[list[str]], channels: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    g = torch.Generator().manual_seed(7)
+    t = torch.arange(6000, dtype=torch.float64) / 16000
+    burst = (torch.sin(2 * math.pi * 3 * t) > 0).to(torch.float64)
+    x = torch.stack([0.5 * torch.sin(2 * math.pi * (300 + 200 * c) * t) * burst + 0.01 * torch.randn(6000, generator=g, dtype=torch.float64)
+                     for c in range(channels)]).unsqueeze(0).repeat(2, 1, 1).to(torch.float32)
+    fast, _ = apply_effects_tensor(x, 16000, chain)
+    _without_kernels(monkeypatch)
+    slow, _ = apply_effects_tensor(x, 16000, chain)
+    assert fast.shape == slow.shape
+    assert float(slow.abs().max()) > 1e-3
+    torch.testing.assert_close(fast, slow, rtol=0, atol=2.0**-23)

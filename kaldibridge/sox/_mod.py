@@ -3,8 +3,9 @@
 
 chorus, and flanger without feedback, read the input at a modulated delay and are
 computed with one gather over the whole signal. flanger with feedback and phaser are
-recursions whose delay can reach one sample; they run as a scalar loop (about a
-microsecond per sample).
+recursions whose delay can reach one sample: with numba (:mod:`kaldibridge._jit`) they
+run as compiled kernels, otherwise as a scalar Python loop (about a microsecond per
+sample).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 import numpy as np
 import torch
 
+from kaldibridge._jit import jit_kernel
 from kaldibridge.sox._args import EffectRefusedError, c_double_prefix, numeric
 from kaldibridge.sox._chain import Context, Effect, Stream, register
 
@@ -117,6 +119,53 @@ class Chorus(Effect):
         return st.replace(y, length=None)
 
 
+@jit_kernel
+def _phaser_kernel(x, mod, dlen, ig, dec, og, out):  # pragma: no cover - compiled
+    """One phaser per row of ``x`` (``(rows, n)``): SoX's loop (see ``Phaser.apply``)."""
+    rows, n = x.shape
+    mlen = mod.shape[0]
+    for r in range(rows):
+        buf = np.zeros(dlen)
+        pos = 0
+        mpos = 0
+        for i in range(n):
+            d = x[r, i] * ig + buf[(pos + mod[mpos]) % dlen] * dec
+            mpos += 1
+            if mpos == mlen:
+                mpos = 0
+            pos += 1
+            if pos == dlen:
+                pos = 0
+            buf[pos] = d
+            out[r, i] = d * og
+
+
+@jit_kernel
+def _flanger_kernel(x, int_d, frac, blen, in_gain, delay_gain, fb, quad, out):  # pragma: no cover - compiled
+    """Flanger with feedback on each row of ``x`` (``(rows, n)``): ``Flanger._loop``."""
+    rows, n = x.shape
+    for r in range(rows):
+        buf = np.zeros(blen)
+        pos = 0
+        last = 0.0
+        for i in range(n):
+            pos = (pos + blen - 1) % blen
+            s = x[r, i]
+            buf[pos] = s + last * fb
+            k = int_d[i]
+            d0 = buf[(pos + k) % blen]
+            d1 = buf[(pos + k + 1) % blen]
+            f = frac[i]
+            if quad:
+                d2 = buf[(pos + k + 2) % blen] - d0
+                d1 -= d0
+                delayed = d0 + ((d2 * 0.5 - d1) * f + (d1 * 2 - d2 * 0.5)) * f
+            else:
+                delayed = d0 + (d1 - d0) * f
+            last = delayed
+            out[r, i] = s * in_gain + delayed * delay_gain
+
+
 @register("phaser")
 class Phaser(Effect):
     usage_text = "gain-in gain-out delay decay speed [ -s | -t ]"
@@ -146,6 +195,13 @@ class Phaser(Effect):
         xi = (st.x * _SCALE).cpu().numpy()
         y = np.empty_like(xi)
         ig, dec, og = self.in_gain, self.decay, self.out_gain
+        kernel = _phaser_kernel.compiled() if dlen > 0 else None
+        if kernel is not None:
+            flat = np.ascontiguousarray(xi.reshape(b * c, n), dtype=np.float64)
+            out_k = np.empty_like(flat)
+            kernel(flat, np.asarray(mod, dtype=np.int64), dlen, ig, dec, og, out_k)
+            y = out_k.reshape(b, c, n)
+            return st.replace(torch.from_numpy(y / _SCALE).to(st.x.device), length=None)
         for bi in range(b):
             # SoX runs one phaser per channel (flows), each with its own delay line
             for ch in range(c):
@@ -245,6 +301,11 @@ class Flanger(Effect):
     def _loop(self, x: np.ndarray, int_d: list[int], frac: list[float], blen: int, in_gain: float, delay_gain: float, quad: bool) -> np.ndarray:
         out = np.empty_like(x)
         fb = self.feedback
+        kernel = _flanger_kernel.compiled()
+        if kernel is not None:
+            kernel(np.ascontiguousarray(x, dtype=np.float64), np.asarray(int_d, dtype=np.int64),
+                   np.asarray(frac, dtype=np.float64), blen, in_gain, delay_gain, fb, quad, out)
+            return out
         for bi in range(x.shape[0]):
             buf = [0.0] * blen
             pos = 0
