@@ -1,5 +1,5 @@
 """Pitch tools: compute-kaldi-pitch-feats, process-kaldi-pitch-feats,
-compute-and-process-kaldi-pitch-feats.
+compute-and-process-kaldi-pitch-feats, interpolate-pitch.
 
 The delta-pitch noise is drawn from a Python copy of glibc's ``rand()``: seeded with
 ``--srand`` by process-kaldi-pitch-feats and never seeded (glibc's seed 1) by
@@ -9,7 +9,9 @@ Differences from Kaldi (where Kaldi aborts on an assertion, exit 134, losing its
 process-kaldi-pitch-feats writes an empty matrix for an empty input matrix;
 compute-and-process-kaldi-pitch-feats writes an empty matrix for a file too short for one
 frame; ``--snip-edges=false`` with ``--frames-per-chunk`` reads the frames that straddle
-chunk boundaries from the signal itself.
+chunk boundaries from the signal itself; interpolate-pitch writes an empty matrix for an
+empty input (Kaldi reads past its end in the model-based mode), and invalid options or a
+matrix that is not two columns wide are fatal errors (exit 255, not Kaldi's abort).
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ import numpy as np
 
 from kaldibridge.cli.framework import Tool, ToolContext
 from kaldibridge.errors import KaldiFatalError
+from kaldibridge.kaldi.features.pitch_interpolate import (
+    InterpolationStats,
+    PitchInterpolatorOptions,
+    interpolate_pitch,
+    linear_interpolate_pitch,
+)
 from kaldibridge.kaldi.features.pitch import (
     GlibcRandom,
     PitchExtractionOptions,
@@ -31,7 +39,12 @@ from kaldibridge.kaldi.features.pitch import (
 from kaldibridge.kaldi.options import OptionGroup, option
 from kaldibridge.kaldi.table import SequentialTableReader, TableWriter
 
-__all__ = ["COMPUTE_KALDI_PITCH_FEATS", "PROCESS_KALDI_PITCH_FEATS", "COMPUTE_AND_PROCESS_KALDI_PITCH_FEATS"]
+__all__ = [
+    "COMPUTE_KALDI_PITCH_FEATS",
+    "PROCESS_KALDI_PITCH_FEATS",
+    "COMPUTE_AND_PROCESS_KALDI_PITCH_FEATS",
+    "INTERPOLATE_PITCH",
+]
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,15 @@ class ProcessPitchToolOptions(OptionGroup):
     """process-kaldi-pitch-feats flags outside ProcessPitchOptions."""
 
     srand: int = option(0, "Seed of the C library random generator that makes the delta-pitch noise.")
+
+
+@dataclass(frozen=True)
+class InterpolatePitchToolOptions(OptionGroup):
+    """interpolate-pitch flags outside PitchInterpolatorOptions."""
+
+    linear_interpolation: bool = option(
+        False, "Only draw straight lines across zero-pitch gaps instead of the model-based search."
+    )
 
 
 def _g(x: float) -> str:
@@ -109,6 +131,37 @@ def _run_process(ctx: ToolContext) -> int:
     return 0 if done != 0 else 1
 
 
+def _run_interpolate(ctx: ToolContext) -> int:
+    iopts: PitchInterpolatorOptions = ctx.opts(PitchInterpolatorOptions)
+    linear = ctx.opts(InterpolatePitchToolOptions).linear_interpolation
+    if not linear:
+        iopts.check()
+    rng = GlibcRandom(1)  # the tool never calls srand()
+    stats = InterpolationStats()
+    rspecifier, wspecifier = ctx.args
+    done = err = 0
+    with SequentialTableReader(rspecifier, "matrix") as reader, TableWriter(wspecifier, "matrix") as writer:
+        for utt, feats in reader:
+            feats = np.asarray(feats, dtype=np.float32)
+            if feats.shape[0] == 0 and feats.shape[1] != 2:
+                ctx.log.warning(f"Feature file has bad size {feats.shape[0]} by {feats.shape[1]}")
+                err += 1
+                continue
+            if linear:
+                out = linear_interpolate_pitch(feats)
+            else:
+                out = interpolate_pitch(feats, iopts, rng=rng, stats=stats)
+            writer.write(utt, np.ascontiguousarray(out.numpy(), dtype=np.float32))
+            done += 1
+            if done % 10 == 0:
+                ctx.log.info(f"Processed {done} utterances")
+            ctx.log.vlog(2, f"Processed features for key {utt}")
+    if not linear:
+        ctx.log.info(stats.message())
+    ctx.log.info(f"Done {done} utterances, {err} with errors.")
+    return 0 if done != 0 else 1
+
+
 COMPUTE_KALDI_PITCH_FEATS = Tool(
     "compute-kaldi-pitch-feats",
     usage=(
@@ -160,5 +213,19 @@ COMPUTE_AND_PROCESS_KALDI_PITCH_FEATS = Tool(
     ),
     run=_run_compute_and_process,
     groups=(PitchExtractionOptions, ProcessPitchOptions),
+    nargs=(2, 2),
+)
+
+INTERPOLATE_PITCH = Tool(
+    "interpolate-pitch",
+    usage=(
+        "Fill in and smooth the pitch column of two-column (p(voicing), pitch) features, where\n"
+        "pitch 0 marks frames without an estimate: by default with a Viterbi search over a\n"
+        "discretized pitch grid, or with --linear-interpolation=true by straight lines\n"
+        "across the gaps.\n"
+        "Usage:  interpolate-pitch [options...] <feats-rspecifier> <feats-wspecifier>\n"
+    ),
+    run=_run_interpolate,
+    groups=(InterpolatePitchToolOptions, PitchInterpolatorOptions),
     nargs=(2, 2),
 )

@@ -41,6 +41,7 @@ TOOLS: dict[str, str] = {
     "extract-segments": "kaldibridge.cli.wav_tools:EXTRACT_SEGMENTS",
     "feat-to-dim": "kaldibridge.cli.table_tools:feat_to_dim",
     "feat-to-len": "kaldibridge.cli.table_tools:feat_to_len",
+    "interpolate-pitch": "kaldibridge.cli.pitch:INTERPOLATE_PITCH",
     "matrix-sum": "kaldibridge.cli.table_tools:matrix_sum",
     "modify-cmvn-stats": "kaldibridge.cli.cmvn:MODIFY_CMVN_STATS",
     "paste-feats": "kaldibridge.cli.table_tools:paste_feats",

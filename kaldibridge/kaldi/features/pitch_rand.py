@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["GlibcRandom", "RAND_MAX"]
+__all__ = ["GlibcRandom", "RAND_MAX", "rand_r_streams", "kaldi_randn_rows"]
 
 RAND_MAX = 2147483647
 _MASK = 0xFFFFFFFF
@@ -118,3 +118,63 @@ def _signed_divmod(a: int, b: int) -> tuple[int, int]:
     """C-style division (truncation toward zero) for negative ``a``."""
     q = -((-a) // b)
     return q, a - q * b
+
+
+def rand_r_streams(seeds: np.ndarray, count: int) -> np.ndarray:
+    """``count`` successive values of glibc's ``rand_r`` for each of several seeds.
+
+    glibc's ``rand_r`` advances a 32-bit linear congruential state
+    (``s = s * 1103515245 + 12345 mod 2**32``) three times per call and assembles the
+    result from bits 16.. of each state: 11 bits, then 10, then 10.
+
+    Args:
+        seeds: ``(streams,)`` unsigned 32-bit start states.
+        count: values to draw from each stream.
+
+    Returns:
+        ``(streams, count)`` int64 values in ``[0, RAND_MAX]`` (vectorized over streams).
+    """
+    state = np.asarray(seeds, dtype=np.uint64) & np.uint64(_MASK)
+    out = np.empty((state.shape[0], count), dtype=np.int64)
+    mul, inc, mask = np.uint64(1103515245), np.uint64(12345), np.uint64(_MASK)
+    for k in range(count):  # sequential per stream; vectorized across streams
+        state = (state * mul + inc) & mask
+        r = (state >> np.uint64(16)) % np.uint64(2048)
+        state = (state * mul + inc) & mask
+        r = (r << np.uint64(10)) ^ ((state >> np.uint64(16)) % np.uint64(1024))
+        state = (state * mul + inc) & mask
+        r = (r << np.uint64(10)) ^ ((state >> np.uint64(16)) % np.uint64(1024))
+        out[:, k] = r.astype(np.int64)
+    return out
+
+
+def kaldi_randn_rows(seeds: np.ndarray, dim: int) -> np.ndarray:
+    """Rows of Kaldi's ``Vector<float>::SetRandn()``, one per ``RandomState`` seed.
+
+    Each row draws from its own ``rand_r`` stream: Box-Muller pairs (``RandGauss2``:
+    ``sqrtf(-2 logf(u1))`` times ``cosf``/``sinf`` of ``2 pi u2``) and, for an odd
+    ``dim``, one last ``RandGauss``, with ``u = (rand_r() + 1) / (RAND_MAX + 2)`` in float.
+
+    Args:
+        seeds: ``(rows,)`` ``rand_r`` start states (Kaldi: ``rand() + 27437``).
+        dim: vector dimension.
+
+    Returns:
+        ``(rows, dim)`` float32.
+    """
+    pairs = dim // 2
+    n_uniform = 2 * pairs + (2 if dim % 2 else 0)
+    r = rand_r_streams(seeds, n_uniform)
+    u = ((r.astype(np.float64) + 1.0) / (RAND_MAX + 2.0)).astype(np.float32)
+    u1 = u[:, 0::2].astype(np.float64)
+    u2 = u[:, 1::2].astype(np.float64)
+    mag = np.sqrt((-2.0 * np.log(u1).astype(np.float32)).astype(np.float64)).astype(np.float32)
+    ang = (2.0 * np.pi * u2).astype(np.float32).astype(np.float64)
+    cos = np.cos(ang).astype(np.float32)
+    sin = np.sin(ang).astype(np.float32)
+    out = np.empty((r.shape[0], dim), dtype=np.float32)
+    out[:, 0 : 2 * pairs : 2] = (mag[:, :pairs] * cos[:, :pairs]).astype(np.float32)
+    out[:, 1 : 2 * pairs : 2] = (mag[:, :pairs] * sin[:, :pairs]).astype(np.float32)
+    if dim % 2:
+        out[:, -1] = (mag[:, pairs] * cos[:, pairs]).astype(np.float32)
+    return out
