@@ -318,3 +318,14 @@ def test_flanger_kernel_python_body_matches_compiled() -> None:
     fast = np.empty_like(x)
     compiled(x, lag, frac, 3, 0.6, fast)
     np.testing.assert_allclose(fast, plain, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("shape", [(2, 0), (2, 1), (0, 2, 50), (3,)])
+def test_degenerate_shapes(shape: tuple[int, ...]) -> None:
+    x = torch.full(shape, 0.25, dtype=torch.float64)
+    for y in (F.phaser(x, 8000), F.flanger(x, 8000), F.flanger(x, 8000, regen=30.0)):
+        assert y.shape == x.shape
+    if x.shape[-1]:  # the first output sample has no delayed part yet
+        first = x[..., :1]
+        torch.testing.assert_close(F.phaser(x, 8000)[..., :1], first * 0.4 * 0.74)
+        torch.testing.assert_close(F.flanger(x, 8000, delay=1.0)[..., :1], first / 1.71)

@@ -166,3 +166,10 @@ def test_cuda_matches_cpu() -> None:
 def test_bad_arguments_raise_option_error(call) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(OptionError):
         call(torch.zeros(4000))
+
+
+def test_empty_batches_and_signals() -> None:
+    assert F.vad_start(torch.zeros(0, 2, 5000), 8000).shape == (0, 2)
+    assert F.vad_start(torch.zeros(0, 2, 5000), 8000, multichannel=True).shape == (0,)
+    assert F.vad_start(torch.zeros(3, 0), 8000).tolist() == [0, 0, 0]
+    assert F.vad(torch.zeros(0), 8000).shape == (0,)

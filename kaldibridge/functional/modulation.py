@@ -354,7 +354,7 @@ def _flanger_kernel(x, lag, frac, taps, feedback, out):  # type: ignore[no-untyp
 def _flanger_feedback_compiled(x: Tensor, lfo: Tensor, taps: int, feedback: float) -> Tensor:
     """The delayed signal of every channel with :func:`_flanger_kernel` (CPU, no gradient)."""
     channels, n = x.shape[-2], x.shape[-1]
-    rows = x.reshape(-1, channels, n).numpy()
+    rows = x.reshape(math.prod(x.shape[:-2]), channels, n).numpy()
     out = np.empty_like(rows)
     lag = np.floor(lfo.numpy())
     kernel = _flanger_kernel.compiled()

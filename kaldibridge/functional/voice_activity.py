@@ -125,7 +125,7 @@ def vad_start(
     n = waveform.shape[-1]
     lead = waveform.shape[:-2] if multichannel else waveform.shape[:-1]
     channels = waveform.shape[-2] if multichannel else 1
-    x = waveform.reshape(-1, channels, n).to(torch.float64)
+    x = waveform.reshape(math.prod(lead), channels, n).to(torch.float64)
     groups = x.shape[0]
 
     fixed_pre = int(pre_trigger_time * sample_rate + 0.5)
@@ -159,7 +159,7 @@ def vad_start(
 
     count = (n - mlen) // period + 1 if n >= mlen else 0
     never = torch.full((groups,), n, dtype=torch.int64, device=device)
-    if count == 0:
+    if count == 0 or groups == 0:
         return never.reshape(lead)
 
     rows = groups * channels
