@@ -204,16 +204,18 @@ def _tables_from_p(p: np.ndarray) -> np.ndarray:
 
 
 def _gather_cm(table: np.ndarray, codes: np.ndarray, stride: int, col0: int) -> np.ndarray:
-    """Decodes ``codes`` (cols, rows) uint8 into a new (rows, cols) array.
+    """Decodes ``codes`` (cols, rows) uint8 into a new C-contiguous (rows, cols) array.
 
     ``table`` is a flattened byte-major (256, stride) table; this matrix's columns are
-    ``col0 .. col0 + cols - 1`` of it.
+    ``col0 .. col0 + cols - 1`` of it. The index arithmetic and the gather run in the
+    codes' own (column-major) memory order, which is cheapest; one transposing copy at the
+    end gives the row-major result (Kaldi's layout, and what uncompressed reads return).
     """
-    idx = codes.T.astype(np.intp)
+    idx = codes.T.astype(np.intp)  # keeps the column-major layout
     if stride != 1:
         idx *= stride
     idx += _col_range(col0, codes.shape[0])
-    return table[idx]
+    return np.ascontiguousarray(table[idx])
 
 
 @functools.lru_cache(maxsize=256)
