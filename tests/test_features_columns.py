@@ -175,3 +175,11 @@ def test_pocketfft_path_matches_plain_rfft(cls, kw) -> None:
     torch.testing.assert_close(got, want, rtol=1e-4, atol=2e-3)
     exact = cls(dither=0.0, **kw).compute_utterance(wave)
     torch.testing.assert_close(got, exact, rtol=1e-4, atol=2e-3)
+
+
+def test_results_do_not_alias_reused_work_space() -> None:
+    for computer in (FbankComputer(dither=0.0), SpectrogramComputer(dither=0.0), MfccComputer(dither=0.0)):
+        first = computer.compute_utterance(_speechy(0.7, seed=1))
+        kept = first.clone()
+        computer.compute_utterance(_speechy(0.9, seed=2))
+        assert torch.equal(first, kept)

@@ -19,6 +19,7 @@ Precision: float32 inputs are processed in float32 with the operations in Kaldi'
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import Any, Literal, Sequence
 
@@ -68,6 +69,29 @@ class _ColumnPlan:
     #: the same blocks' weights transposed, ``(hi - lo, stop - first)`` contiguous
     mel_blocks_t: list[torch.Tensor] | None
     dim: int  # rows handed to ``finish``: mel bins, or FFT bins
+
+
+_ARENA = threading.local()
+#: largest work space (float32 values) kept between calls, per thread
+_ARENA_KEEP = 4 << 20
+
+
+def _workspace(shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+    """Contiguous float32 work arrays of the given shapes, carved from a per-thread arena
+    that is reused across calls (fresh pages cost a page fault each). Never hand these to
+    callers: the next call overwrites them."""
+    sizes = [math.prod(s) for s in shapes]
+    total = sum(sizes)
+    arena = getattr(_ARENA, "buf", None)
+    if arena is None or arena.size < total:
+        arena = np.empty(total, dtype=np.float32)
+        if total <= _ARENA_KEEP:
+            _ARENA.buf = arena
+    out, pos = [], 0
+    for shape, size in zip(shapes, sizes):
+        out.append(arena[pos : pos + size].reshape(shape))
+        pos += size
+    return out
 
 
 def _log_floor(x: torch.Tensor, floor: float) -> torch.Tensor:
@@ -425,22 +449,18 @@ class FeatureComputer:
         energy = np.empty(count, dtype=np.float32) if kind is not None else None
         out = np.empty((count, plan.dim), dtype=np.float32)
         preemph = f32(fo.preemphasis_coefficient)
-        # equal chunks (at most _COLUMN_CHUNK frames), so buffers are allocated once
+        # equal chunks (at most _COLUMN_CHUNK frames)
         chunks = -(-count // _COLUMN_CHUNK)
         width = -(-count // chunks)
-        buf = np.empty((2, half, width), dtype=np.float32)
-        scratch = np.empty_like(buf)
-        spec = np.empty((half + 1, width), dtype=np.float32)
-        work = np.empty((6, half // 2, width), dtype=np.float32)
-        mel = torch.empty((plan.dim, width))
+        shapes = [(2, half, width), (2, half, width), (half + 1, width), (6, half // 2, width), (plan.dim, width)]
+        buf, scratch, spec, work, mel_np = _workspace(shapes)
+        mel = torch.from_numpy(mel_np)
         for j in range(0, count, width):
             c = min(width, count - j)
             if c != width:  # the last, shorter chunk
-                buf = np.empty((2, half, c), dtype=np.float32)
-                scratch = np.empty_like(buf)
-                spec = np.empty((half + 1, c), dtype=np.float32)
-                work = np.empty((6, half // 2, c), dtype=np.float32)
-                mel = torch.empty((plan.dim, c))
+                shapes = [s[:-1] + (c,) for s in shapes]
+                buf, scratch, spec, work, mel_np = _workspace(shapes)
+                mel = torch.from_numpy(mel_np)
             e = energy[j : j + c] if energy is not None else None
             frames_to_planes(
                 fr[j : j + c], buf, plan.window, None if means is None else means[j : j + c], preemph,
