@@ -78,10 +78,11 @@ def _viterbi_kernel(trans, local, forward, backptr, removed):  # pragma: no cove
     num_frames = local.shape[0]
     cur = np.empty(n, np.float32)
     hull = np.empty(n + 1, np.int64)  # states whose parabolas form the lower envelope
-    zn = np.empty(n + 2, np.float64)  # envelope breakpoints zn[k] / zd[k] (zd[0] = 0: -inf)
-    zd = np.empty(n + 2, np.float64)
+    zn = np.empty(n + 1, np.float64)  # envelope breakpoints zn[k] / zd[k] (zd[0] = 0: -inf)
+    zd = np.empty(n + 1, np.float64)
     h = np.empty(n, np.float64)
     guess = np.empty(n + 2, np.int64)  # guess[i + 1]: real-arithmetic argmin of row i
+    count = np.empty(n + 1, np.int64)
     c = np.float64(trans[0, 1]) if n > 1 else 0.0
     c2 = 2.0 * c
     tmax = np.float64(trans[0, n - 1])
@@ -120,13 +121,17 @@ def _viterbi_kernel(trans, local, forward, backptr, removed):  # pragma: no cove
                 hull[k] = q
                 zn[k] = num
                 zd[k] = den
-            zn[k + 1] = np.inf
-            zd[k + 1] = 1.0
-            k = 0
+            # row x's envelope member: the number of breakpoints below x indexes the hull
+            # (a histogram and a running sum instead of a search loop per row)
+            for x in range(n + 1):
+                count[x] = 0
+            for kk in range(1, k + 1):
+                first_row = min(max(np.floor(zn[kk] / zd[kk]) + 1.0, 0.0), np.float64(n))
+                count[np.int64(first_row)] += 1
+            run = 0
             for x in range(n):
-                while zn[k + 1] < x * zd[k + 1]:
-                    k += 1
-                guess[x + 1] = hull[k]
+                run += count[x]
+                guess[x + 1] = hull[run]
         guess[0] = 0
         guess[n + 1] = n - 1
         for i in range(n):
