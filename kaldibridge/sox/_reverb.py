@@ -8,8 +8,8 @@ Two paths compute the same linear filter arrays:
 - otherwise, each array's impulse response (computed once per parameter set: the comb
   filters of all channels in blocks no longer than the shortest comb delay, the
   all-passes as first-order recursions across blocks of their delay length with
-  :func:`~kaldibridge.functional.filtering.lfilter`) is applied as an FFT convolution,
-  truncated where it falls below -140 dB.
+  :func:`~kaldibridge.functional.filtering.lfilter`), truncated where it falls below
+  -140 dB, is applied as a partitioned FFT convolution.
 
 SoX computes in float32; both paths compute in float64 (differences from SoX are at the
 float32 rounding level; between the paths, at the float64 one plus the truncation).
@@ -123,27 +123,14 @@ def _ir_bound(rate: float, scale: float, offset: float, feedback: float) -> int:
     return int(loops * max(combs)) + 24 * sum(allp) + 1024
 
 
-def _fast_size(n: int) -> int:
-    """Smallest 2^a 3^b 5^c >= n (sizes the FFT handles fastest)."""
-    best = 1 << max(0, (n - 1).bit_length())
-    p5 = 1
-    while p5 < best:
-        p35 = p5
-        while p35 < best:
-            v = p35
-            while v < n:
-                v *= 2
-            best = min(best, v)
-            p35 *= 3
-        p5 *= 5
-    return best
-
-
 @functools.lru_cache(maxsize=32)
-def _ir_spectrum(rate: float, scale: float, offset: float, feedback: float, damping: float, gain: float, used: int, nfft: int) -> torch.Tensor:
-    bound = _ir_bound(rate, scale, offset, feedback)
-    ir = _array_ir(rate, scale, offset, feedback, damping, gain, bound)[:used]
-    return torch.fft.rfft(ir, nfft)
+def _ir_partitions(rate: float, scale: float, offset: float, feedback: float, damping: float, gain: float, block: int) -> torch.Tensor:
+    """Spectra (``2 * block``-point) of the impulse response cut into ``block``-sample
+    pieces: ``(pieces, block + 1)`` complex."""
+    ir = _array_ir(rate, scale, offset, feedback, damping, gain, _ir_bound(rate, scale, offset, feedback))
+    pieces = -(-ir.numel() // block)
+    ir = torch.nn.functional.pad(ir, (0, pieces * block - ir.numel())).reshape(pieces, block)
+    return torch.fft.rfft(ir, 2 * block)
 
 
 @jit_kernel
@@ -213,15 +200,27 @@ def _filter_arrays(x: torch.Tensor, rate: float, scale: float, offsets: list[flo
 
 
 def _filter_arrays_fft(x: torch.Tensor, rate: float, scale: float, offsets: list[float], feedback: float, damping: float, gain: float) -> list[torch.Tensor]:
-    """The numpy path of :func:`_filter_arrays`: FFT convolution with the impulse responses."""
+    """The array path of :func:`_filter_arrays`: uniformly partitioned FFT convolution with
+    the cached impulse-response pieces (blocks of up to 8192 samples: small FFTs stay in
+    cache, where one FFT of the whole signal does not). The input block spectra are shared
+    by all arrays; output block ``j`` sums input block ``j - k`` times piece ``k``."""
     n = x.shape[-1]
-    used = [min(n, _ir_bound(rate, scale, off, feedback)) for off in offsets]
-    nfft = _fast_size(n + max(used) - 1)
-    spec = torch.fft.rfft(x, nfft)
+    if n == 0:
+        return [x.clone() for _ in offsets]
+    block = min(8192, max(256, 1 << (n - 1).bit_length() >> 2))
+    nfft = 2 * block
+    n_blocks = -(-n // block)
+    # FFT frame j covers input [(j - 1) * block, (j + 1) * block): its second half is new
+    xp = torch.nn.functional.pad(x, (block, n_blocks * block - n))
+    spec = torch.fft.rfft(xp.unfold(-1, nfft, block), nfft)  # (..., n_blocks, block + 1)
     outs = []
-    for off, u in zip(offsets, used):
-        h = _ir_spectrum(rate, scale, off, feedback, damping, gain, u, nfft).to(spec.device)
-        outs.append(torch.fft.irfft(spec * h, nfft)[..., :n])
+    for off in offsets:
+        parts = _ir_partitions(rate, scale, off, feedback, damping, gain, block).to(spec.device)
+        acc = spec * parts[0]
+        for k in range(1, min(parts.shape[0], n_blocks)):
+            acc[..., k:, :] += spec[..., : n_blocks - k, :] * parts[k]
+        y = torch.fft.irfft(acc, nfft)[..., block:]
+        outs.append(y.reshape(*x.shape[:-1], -1)[..., :n])
     return outs
 
 
