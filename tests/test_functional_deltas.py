@@ -130,3 +130,17 @@ def test_gpu_equals_cpu() -> None:
     lengths = torch.tensor([100, 60])
     torch.testing.assert_close(add_deltas(x.cuda(), lengths=lengths.cuda()).cpu(), add_deltas(x, lengths=lengths))
     torch.testing.assert_close(splice_frames(x.cuda(), 3, 3).cpu(), splice_frames(x, 3, 3))
+
+
+def test_splice_frames_output_is_a_fresh_contiguous_tensor() -> None:
+    x = torch.arange(2 * 3 * 5 * 2, dtype=torch.float32).reshape(2, 3, 5, 2)
+    y = splice_frames(x, 1, 2)
+    assert y.shape == (2, 3, 5, 8) and y.is_contiguous()
+    # row t holds frames t-1 .. t+2 clamped to [0, 4]
+    for t in range(5):
+        idx = [min(max(t + k, 0), 4) for k in range(-1, 3)]
+        torch.testing.assert_close(y[:, :, t], x[:, :, idx].reshape(2, 3, 8), rtol=0, atol=0)
+    before = x.clone()
+    y[0, 0, 0, 0] = -1.0
+    assert torch.equal(x, before)
+    assert y[0, 0, 1, 2] == x[0, 0, 0, 0]  # the same input element elsewhere in y is unchanged

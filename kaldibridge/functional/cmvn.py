@@ -80,7 +80,7 @@ def _window_sum(prefix: Tensor, start: Tensor, end: Tensor) -> Tensor:
     """Sums over ``[start, end)`` from prefix sums ``(..., T + 1, D)``."""
     dim = prefix.shape[-1]
     if start.dim() == 1:
-        return prefix[..., end, :] - prefix[..., start, :]
+        return prefix.index_select(-2, end) - prefix.index_select(-2, start)
     shape = start.shape + (dim,)
     hi = torch.gather(prefix, -2, end.unsqueeze(-1).expand(shape))
     lo = torch.gather(prefix, -2, start.unsqueeze(-1).expand(shape))

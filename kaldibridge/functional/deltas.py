@@ -12,6 +12,7 @@ differentiable.
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import numpy as np
@@ -30,6 +31,43 @@ __all__ = [
 
 
 def delta_filters(order: int = 2, window: int = 2) -> list[np.ndarray]:
+    """The regression filters of delta orders ``0..order`` (see :func:`_delta_filters`).
+
+    Args:
+        order: highest delta order (>= 0).
+        window: half-width of the regression window (> 0).
+
+    Returns:
+        A list of ``order + 1`` new float32 arrays, tap ``k`` of filter ``i`` weighting
+        frame ``t + k - i * window``.
+    """
+    if order < 0:
+        raise ValueError(f"delta order must be >= 0, got {order}")
+    if window <= 0:
+        raise ValueError(f"delta window must be > 0, got {window}")
+    return [f.copy() for f in _delta_filters_cached(order, window)]
+
+
+@functools.lru_cache(maxsize=32)
+def _delta_filters_cached(order: int, window: int) -> tuple[np.ndarray, ...]:
+    filters = _delta_filters(order, window)
+    for f in filters:
+        f.setflags(write=False)
+    return tuple(filters)
+
+
+@functools.lru_cache(maxsize=32)
+def _delta_taps(order: int, window: int) -> tuple[tuple[tuple[int, float], ...], ...]:
+    """Per order ``i >= 1``: the nonzero taps ``(offset from -order * window, weight)``."""
+    reach = order * window
+    out = []
+    for filt in _delta_filters_cached(order, window)[1:]:
+        half = (filt.size - 1) // 2
+        out.append(tuple((reach - half + k, w) for k, w in enumerate(filt.tolist()) if w != 0.0))
+    return tuple(out)
+
+
+def _delta_filters(order: int, window: int) -> list[np.ndarray]:
     """The regression filters of delta orders ``0..order``.
 
     Order 0 is ``[1]``; order ``i`` is the order ``i - 1`` filter convolved with
@@ -124,7 +162,10 @@ def add_deltas(
         order is one filter applied to the features (not deltas of deltas).
     """
     _check_lengths(feats, lengths, "add_deltas")
-    filters = delta_filters(order, window)
+    if order < 0:
+        raise ValueError(f"delta order must be >= 0, got {order}")
+    if window <= 0:
+        raise ValueError(f"delta window must be > 0, got {window}")
     num_frames, dim = feats.shape[-2], feats.shape[-1]
     if num_frames == 0:
         return feats.new_zeros(feats.shape[:-1] + (dim * (order + 1),))
@@ -132,22 +173,22 @@ def add_deltas(
     if lengths is None:
         # one edge-padded copy of the input; each tap is then a shifted slice of it
         pad_index = torch.arange(-reach, num_frames + reach, device=feats.device)
-        padded = feats[..., pad_index.clamp(0, num_frames - 1), :]
+        padded = feats.index_select(-2, pad_index.clamp_(0, num_frames - 1))
         taps = [padded[..., k : k + num_frames, :] for k in range(2 * reach + 1)]
     else:
         offsets = torch.arange(-reach, reach + 1, device=feats.device)
         gathered = _gather_frames(feats, clamped_frame_index(num_frames, offsets, lengths))
         taps = [gathered[..., k, :] for k in range(2 * reach + 1)]
-    outputs = [feats if lengths is None else _mask_lengths(feats, lengths)]
-    for i in range(1, order + 1):
-        filt = filters[i]
-        half = (filt.size - 1) // 2
-        acc = torch.zeros_like(feats)
-        for k, w in enumerate(filt.tolist()):
-            if w != 0.0:
-                acc = acc.add(taps[reach - half + k], alpha=w)
-        outputs.append(_mask_lengths(acc, lengths))
-    return torch.cat(outputs, dim=-1)
+    out = feats.new_empty(feats.shape[:-1] + (dim * (order + 1),))
+    out[..., :dim] = feats
+    for i, order_taps in enumerate(_delta_taps(order, window), start=1):
+        # Kaldi's order of operations: from zero, one scaled tap after the other (in a
+        # contiguous buffer, then copied into the order's columns once)
+        acc = torch.zeros_like(taps[0], memory_format=torch.contiguous_format)
+        for k, w in order_taps:
+            acc.add_(taps[k], alpha=w)
+        out[..., i * dim : (i + 1) * dim] = acc
+    return _mask_lengths(out, lengths)
 
 
 def compute_deltas(
@@ -219,6 +260,14 @@ def splice_frames(
     n = left_context + 1 + right_context
     if num_frames == 0:
         return feats.new_zeros(feats.shape[:-1] + (dim * n,))
+    if lengths is None:
+        # Output row t is rows t .. t + n - 1 of the edge-padded input, which lie next to
+        # each other in memory: an overlapping strided view, copied once.
+        pad_index = torch.arange(-left_context, num_frames + right_context, device=feats.device)
+        padded = feats.index_select(-2, pad_index.clamp_(0, num_frames - 1)).contiguous()
+        flat = padded.reshape((-1,) + padded.shape[-2:])
+        view = flat.as_strided((flat.shape[0], num_frames, n * dim), (flat.stride(0), dim, 1))
+        return view.contiguous().reshape(feats.shape[:-1] + (n * dim,))
     offsets = torch.arange(-left_context, right_context + 1, device=feats.device)
     out = _gather_frames(feats, clamped_frame_index(num_frames, offsets, lengths))
     return _mask_lengths(out.reshape(out.shape[:-2] + (n * dim,)), lengths)

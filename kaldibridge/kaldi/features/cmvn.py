@@ -331,8 +331,23 @@ def apply_cmvn(
 
     x, was_numpy = _as_tensor(feats)
     s, _ = _as_tensor(stats)
-    s = s.to(device=x.device, dtype=torch.float64)
     x = x.to(torch.float32)
+    if (
+        not reverse
+        and x.dim() == 2
+        and tuple(s.shape) == (2, x.shape[1] + 1)
+        and s.device.type == "cpu"
+        and not s.requires_grad
+    ):
+        # one utterance with stats on the CPU: the (dim,)-sized arithmetic in numpy
+        scale, offset = _np_scale_offset(s.numpy().astype(np.float64, copy=False), norm_vars)
+        off = torch.from_numpy(offset).to(x.device)
+        if scale is None:
+            return _back(x + off, was_numpy)
+        y = x * torch.from_numpy(scale).to(x.device)
+        y += off
+        return _back(y, was_numpy)
+    s = s.to(device=x.device, dtype=torch.float64)
     count = _check_stats(s, x, norm_vars)
     dim = x.shape[-1]
     if not reverse and not norm_vars:
@@ -603,16 +618,17 @@ def _per_column(x: np.ndarray, scale: np.ndarray | None, offset: np.ndarray) -> 
     return out
 
 
-def _np_apply_cmvn_2d(x: np.ndarray, s: np.ndarray, norm_vars: bool) -> np.ndarray:
-    """The common case (one utterance, full stats, forward) with few small operations."""
-    dim = x.shape[1]
+def _np_scale_offset(s: np.ndarray, norm_vars: bool) -> tuple[np.ndarray | None, np.ndarray]:
+    """float32 ``(scale, offset)`` of forward CMVN from ``(2, dim + 1)`` float64 stats
+    (``scale`` is None without ``norm_vars``), computed as Kaldi's ``ApplyCmvn`` does."""
+    dim = s.shape[1] - 1
     count = float(s[0, dim])
     if count < 1.0:
         raise FormatError(f"Insufficient stats for cepstral mean and variance normalization: count = {count:g}")
     if not norm_vars:
         # Kaldi: offset = float(-1 / count) * mean_stats, in double, rounded to float
         alpha = float(np.float32(-1.0 / count))
-        return _per_column(x, None, (s[0, :dim] * alpha).astype(np.float32))
+        return None, (s[0, :dim] * alpha).astype(np.float32)
     inv = 1.0 / count
     mean = s[0, :dim] * inv
     var = s[1, :dim] * inv
@@ -626,7 +642,13 @@ def _np_apply_cmvn_2d(x: np.ndarray, s: np.ndarray, norm_vars: bool) -> np.ndarr
     scale = np.sqrt(var)
     np.divide(1.0, scale, out=scale)
     mean *= scale
-    return _per_column(x, scale.astype(np.float32), (-mean).astype(np.float32))
+    return scale.astype(np.float32), (-mean).astype(np.float32)
+
+
+def _np_apply_cmvn_2d(x: np.ndarray, s: np.ndarray, norm_vars: bool) -> np.ndarray:
+    """The common case (one utterance, full stats, forward) with few small operations."""
+    scale, offset = _np_scale_offset(s, norm_vars)
+    return _per_column(x, scale, offset)
 
 
 def _np_bounds(n: int, o: SlidingWindowCmnOptions) -> tuple[np.ndarray, np.ndarray]:
