@@ -380,8 +380,8 @@ class _PitchTracker:
         cap = max(n, 2 * cap, 64)
         for name in ("backptr", "nccf_pov", "cur_best", "lag_idx", "lag_nccf"):
             old = getattr(self, name)
-            new = np.zeros((cap,) + old.shape[1:], dtype=old.dtype)
-            new[: old.shape[0]] = old
+            new = np.empty((cap,) + old.shape[1:], dtype=old.dtype)  # rows are written before use
+            new[: self.nf] = old[: self.nf]
             setattr(self, name, new)
 
     def frames_available(self, num_samples: int) -> int:
@@ -451,7 +451,7 @@ class _PitchTracker:
         nccf_pitch = _nccf(inner, norm, ballast.astype(np.float64)[:, None])
         nccf_pov = _nccf(inner, norm, 0.0)
         avg_norm = (norm.sum(axis=1) / norm.shape[1]).astype(np.float32)
-        pitch_res = (nccf_pitch @ su.weights64).astype(np.float32)
+        pitch_res = np.matmul(nccf_pitch, su.weights64).astype(np.float32, copy=False)
         local = _local_cost(su, pitch_res)
         f0, count = self.nf, frames.shape[0]  # frames are f0, f0 + 1, ...
         self._reserve(f0 + count)
@@ -602,7 +602,10 @@ def _approx_equal(a: float, b: float, tol: float) -> bool:
 
 def _local_cost(su: _Setup, nccf: np.ndarray) -> np.ndarray:
     """Kaldi's ``ComputeLocalCost`` for ``(..., lags)`` resampled NCCF rows (float32)."""
-    return ((_F32(1.0) - nccf) + su.soft_lags * nccf).astype(np.float32)
+    nccf = np.asarray(nccf, dtype=np.float32)
+    out = np.subtract(_F32(1.0), nccf)
+    out += su.soft_lags * nccf  # (1 - n) + s * n, each step rounded to float32
+    return out
 
 
 def _viterbi_step(
@@ -652,6 +655,7 @@ class _Run:
         else:
             self.ds_all = np.zeros(0, dtype=np.float32)
         self.tracker = _PitchTracker(opts, su, source=self.ds_all)
+        self.tracker._reserve(self.ds_all.shape[0] // max(su.shift, 1) + 2)  # at least the final frame count
         self.ds_given = 0
 
     def _num_ds(self, num_input: int, flush: bool) -> int:
