@@ -10,7 +10,10 @@ noise "consonants" and pauses, fixed seed), by default one hour in 2-15 s uttera
 * the command-line tool end to end (``python -m kaldibridge compute-fbank-feats`` on a
   wav.scp of the generated files, writing an ark), as a whole process, its time on one
   short utterance (start-up) next to a bare ``python -c "import torch"``, and the
-  steady-state rate (whole hour minus start-up).
+  steady-state rate (whole hour minus start-up), with the exact FFT and with
+  ``KALDIBRIDGE_FAST_FFT=1``;
+* the tool's loop per stage, in this process: wave table reading, feature computation,
+  ark writing (seconds per hour of audio).
 
 Peers that are not installed are reported as "not installed" (they are benchmark-only:
 ``pip install lhotse kaldi-native-fbank``). A CUDA device, when present, adds a batched
@@ -196,7 +199,44 @@ def cli_rows(utts: list[np.ndarray], audio_s: float) -> list[tuple[str, str, flo
         rows.append(("CLI start-up minus bare torch import", "seconds", one - bare))
         rows.append(("CLI whole corpus, end to end", "x real time", audio_s / whole))
         rows.append(("CLI steady state (whole - start-up)", "x real time", audio_s / max(whole - one, 1e-9)))
+        env["KALDIBRIDGE_FAST_FFT"] = "1"
+        whole_fast = run(tool + [f"scp:{d / 'wav.scp'}", f"ark:{d / 'fast.ark'}"])
+        rows.append(("CLI KALDIBRIDGE_FAST_FFT=1 steady state", "x real time", audio_s / max(whole_fast - one, 1e-9)))
+        rows += cli_stage_rows(d / "wav.scp", d / "stages.ark", audio_s)
     return rows
+
+
+def cli_stage_rows(scp: Path, ark: Path, audio_s: float) -> list[tuple[str, str, float]]:
+    """The tool's loop split by stage (same reader, computer and writer as the tool)."""
+    from kaldibridge.kaldi.features.fbank import FbankComputer
+    from kaldibridge.kaldi.table import SequentialTableReader, TableWriter
+
+    computer = FbankComputer(dither=0.0)
+    read = compute = write = 0.0
+    reader = SequentialTableReader(f"scp:{scp}", "wave")
+    writer = TableWriter(f"ark:{ark}", "matrix")
+    it = iter(reader)
+    while True:
+        t0 = CLOCK()
+        try:
+            _, wave = next(it)
+        except StopIteration:
+            break
+        samples = torch.from_numpy(np.ascontiguousarray(wave.data[0], dtype=np.float32))
+        t1 = CLOCK()
+        feats = computer.compute_utterance(samples).numpy()
+        t2 = CLOCK()
+        writer.write("utt", feats)
+        t3 = CLOCK()
+        read, compute, write = read + t1 - t0, compute + t2 - t1, write + t3 - t2
+    reader.close()
+    writer.close()
+    hours = audio_s / 3600
+    return [
+        ("CLI loop stage: read wave table", "s per hour", read / hours),
+        ("CLI loop stage: compute fbank-23", "s per hour", compute / hours),
+        ("CLI loop stage: write ark", "s per hour", write / hours),
+    ]
 
 
 def main() -> None:

@@ -183,3 +183,12 @@ def test_results_do_not_alias_reused_work_space() -> None:
         kept = first.clone()
         computer.compute_utterance(_speechy(0.9, seed=2))
         assert torch.equal(first, kept)
+
+
+def test_columns_under_inference_mode() -> None:
+    wave = _speechy(0.6, seed=4)
+    want = FbankComputer(dither=0.0).compute_utterance(wave)
+    with torch.inference_mode():
+        computer = FbankComputer(dither=0.0)  # constants built as inference tensors
+        got = computer.compute_utterance(wave)
+    assert torch.equal(got, want)

@@ -399,7 +399,7 @@ class FeatureComputer:
     def _column_plan(self, consts: Consts) -> _ColumnPlan:
         """numpy constants for ``consts``, cached by the identity and version of its tensors."""
         names = ("window", "twiddle_re", "twiddle_im") + (("mel_t",) if self.column_stage == "mel" else ())
-        key = tuple((k, consts[k].data_ptr(), consts[k]._version, consts[k].dtype) for k in names)
+        key = tuple((k, t.data_ptr(), -1 if t.is_inference() else t._version, t.dtype) for k in names for t in (consts[k],))
         cache: dict[tuple, _ColumnPlan] = self.__dict__.setdefault("_column_plans", {})
         hit = cache.get(key)
         if hit is not None:
