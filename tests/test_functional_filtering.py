@@ -166,3 +166,56 @@ def test_lfilter_exports() -> None:
     a = torch.tensor([1.0, -0.4], dtype=torch.float64)
     program = torch.export.export(Filter(), (x, b, a))
     torch.testing.assert_close(program.module()(x, b, a), lfilter(x, b, a))
+
+
+def _bank() -> tuple[np.ndarray, np.ndarray]:
+    b = np.array([[0.2, 0.3, 0.2], [1.0, 0.0, 0.0], [0.5, 0.1, 0.0]])
+    a = np.array([[1.0, -0.5, 0.2], [1.0, -0.99, 0.0], [2.0, -1.0, 0.3]])
+    return b, a
+
+
+def test_lfilter_bank_filters_each_row_with_its_own_coefficients() -> None:
+    b, a = _bank()
+    x = np.random.default_rng(1).standard_normal((2, 3, 300))
+    got = lfilter(torch.from_numpy(x), torch.from_numpy(b), torch.from_numpy(a)).numpy()
+    for i in range(2):
+        for f in range(3):
+            np.testing.assert_allclose(got[i, f], _direct_form(x[i, f], list(b[f]), list(a[f])), atol=1e-12)
+
+
+def test_lfilter_bank_without_batching_applies_every_filter() -> None:
+    b, a = _bank()
+    x = np.random.default_rng(2).standard_normal((4, 250))
+    got = lfilter(torch.from_numpy(x), b.tolist(), a.tolist(), batching=False).numpy()
+    assert got.shape == (4, 3, 250)
+    for f in range(3):
+        np.testing.assert_allclose(got[2, f], _direct_form(x[2], list(b[f]), list(a[f])), atol=1e-12)
+    shared = lfilter(torch.from_numpy(x[:3]), [0.5, 0.5], a.tolist()).numpy()  # 1-D b shared by the bank
+    np.testing.assert_allclose(shared[1], _direct_form(x[1], [0.5, 0.5], list(a[1])), atol=1e-12)
+
+
+def test_lfilter_bank_errors() -> None:
+    b, a = _bank()
+    with pytest.raises(OptionError, match="filters"):
+        lfilter(torch.zeros(2, 100), torch.from_numpy(b), torch.from_numpy(a))  # dim -2 is 2, not 3
+    with pytest.raises(OptionError, match="filters"):
+        lfilter(torch.zeros(3, 100), torch.from_numpy(b[:2]), torch.from_numpy(a))
+    with pytest.raises(OptionError, match="a\\[0\\]"):
+        lfilter(torch.zeros(2, 10), [[1.0], [1.0]], [[1.0, 0.5], [0.0, 1.0]])
+    with pytest.raises(OptionError):
+        lfilter(torch.zeros(10), torch.ones(1, 1, 2), [1.0])
+
+
+def test_lfilter_bank_gradients() -> None:
+    x = torch.randn(2, 40, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
+    a = torch.tensor([[1.0, -0.6], [1.0, 0.3]], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([[0.5, 0.2], [1.0, -1.0]], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda bb, aa: lfilter(x, bb, aa), (b, a))
+
+
+def test_lfilter_bank_compiles_fullgraph() -> None:
+    torch._dynamo.reset()
+    b, a = (torch.from_numpy(c) for c in _bank())
+    x = torch.randn(2, 3, 200, dtype=torch.float64, generator=torch.Generator().manual_seed(8))
+    compiled = torch.compile(lambda s: filtfilt(s, b, a), fullgraph=True, backend="aot_eager")
+    torch.testing.assert_close(compiled(x), filtfilt(x, b, a), rtol=0, atol=1e-12)

@@ -59,71 +59,82 @@ def _is_compiling() -> bool:
     return bool(probe())
 
 
-def _as_coeffs(c: torch.Tensor | list[float] | tuple[float, ...], like: torch.Tensor) -> torch.Tensor:
+Coeffs = torch.Tensor | list[float] | tuple[float, ...] | list[list[float]]
+"""Filter coefficients: 1-D (one filter) or 2-D ``(num_filters, order + 1)``."""
+
+
+def _as_coeffs(c: Coeffs, like: torch.Tensor) -> torch.Tensor:
     if isinstance(c, torch.Tensor):
         return c.to(device=like.device, dtype=torch.float64) if c.dtype != torch.float64 or c.device != like.device else c
-    return torch.tensor([float(v) for v in c], dtype=torch.float64, device=like.device)
+    return torch.tensor(c, dtype=torch.float64, device=like.device)
 
 
 def _matrix_powers(a_mat: torch.Tensor, count: int) -> torch.Tensor:
-    """Return ``[A^0, A^1, ..., A^(count-1)]`` stacked, by repeated doubling."""
+    """Return ``[A^0, A^1, ..., A^(count-1)]`` stacked on dim -3, by repeated doubling
+    (``a_mat`` is ``(..., p, p)``)."""
     p = a_mat.shape[-1]
-    powers = torch.eye(p, dtype=a_mat.dtype, device=a_mat.device).unsqueeze(0)
+    eye = torch.eye(p, dtype=a_mat.dtype, device=a_mat.device)
+    powers = eye.expand(*a_mat.shape[:-2], 1, p, p)
     step = a_mat
-    while powers.shape[0] < count:
-        powers = torch.cat([powers, powers @ step], dim=0)
+    while powers.shape[-3] < count:
+        powers = torch.cat([powers, powers @ step.unsqueeze(-3)], dim=-3)
         step = step @ step
-    return powers[:count]
+    return powers[..., :count, :, :]
 
 
 def _all_pole(v: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-    """Solve ``y[n] = v[n] - sum_k a[k] y[n-k]`` (``a[0] == 1``) along the last dim."""
-    order = a.shape[0] - 1
+    """Solve ``y[n] = v[n] - sum_k a[k] y[n-k]`` (``a[..., 0] == 1``) along the last dim.
+
+    ``a`` is ``(order + 1,)`` for one filter, or ``(filters, order + 1)`` with ``v``
+    ``(..., filters, time)``: row ``f`` of ``v`` is filtered by ``a[f]``.
+    """
+    order = a.shape[-1] - 1
     n = v.shape[-1]
     if order == 0 or n == 0:
         return v
     block = max(_BLOCK, order)
+    cb = a.shape[:-1]
     # Companion matrix of the recursion: state s[n] = (y[n], y[n-1], ..., y[n-order+1]).
-    comp = torch.zeros(order, order, dtype=v.dtype, device=v.device)
-    comp = comp.clone()
-    comp[0, :] = -a[1:]
+    comp = torch.zeros(*cb, order, order, dtype=v.dtype, device=v.device)
+    comp[..., 0, :] = -a[..., 1:]
     if order > 1:
-        comp[1:, :-1] = torch.eye(order - 1, dtype=v.dtype, device=v.device)
-    powers = _matrix_powers(comp, block + 1)  # (block+1, p, p)
-    h = powers[:block, 0, 0]  # impulse response h[m] = (A^m)[0, 0]
+        comp[..., 1:, :-1] = torch.eye(order - 1, dtype=v.dtype, device=v.device)
+    powers = _matrix_powers(comp, block + 1)  # (*cb, block+1, p, p)
+    h = powers[..., :block, 0, 0]  # impulse response h[m] = (A^m)[0, 0]
     idx = torch.arange(block, device=v.device)
     diff = idx.unsqueeze(1) - idx.unsqueeze(0)
-    toeplitz = torch.where(diff >= 0, h[diff.clamp(min=0)], torch.zeros((), dtype=v.dtype, device=v.device))
-    readout = powers[1:, 0, :]  # (block, p): row j maps the state before the block to y[j]
+    toeplitz = torch.where(diff >= 0, h[..., diff.clamp(min=0)], torch.zeros((), dtype=v.dtype, device=v.device))
+    readout = powers[..., 1:, 0, :]  # (*cb, block, p): row j maps the state before the block to y[j]
     nblocks = -(-n // block)
     pad = nblocks * block - n
     lead = v.shape[:-1]
     vb = torch.nn.functional.pad(v, (0, pad)).reshape(*lead, nblocks, block)
-    zero_state = vb @ toeplitz.T  # (..., nblocks, block)
+    zero_state = vb @ toeplitz.transpose(-1, -2)  # (..., nblocks, block)
     ends = zero_state[..., block - order:].flip(-1)  # (..., nblocks, p) states at block ends
     # Prefix scan of s_k = M s_{k-1} + ends_k with M = A^block.
-    m_pow = powers[block]
+    m_pow = powers[..., block, :, :]
     states = ends
     d = 1
     while d < nblocks:
-        shifted = states[..., :-d, :] @ m_pow.T
+        shifted = states[..., :-d, :] @ m_pow.transpose(-1, -2)
         states = torch.cat([states[..., :d, :], states[..., d:, :] + shifted], dim=-2)
         m_pow = m_pow @ m_pow
         d *= 2
     prev = torch.cat([torch.zeros_like(states[..., :1, :]), states[..., :-1, :]], dim=-2)
-    y = zero_state + prev @ readout.T
+    y = zero_state + prev @ readout.transpose(-1, -2)
     return y.reshape(*lead, nblocks * block)[..., :n]
 
 
 def _fir(x: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
     """Causal FIR ``v[n] = sum_k taps[k] x[n-k]`` along the last dim (shifted sums for short
-    filters, FFT convolution for long ones)."""
+    filters, FFT convolution for long ones). ``taps`` is ``(k,)``, or ``(filters, k)`` for
+    ``x`` of shape ``(..., filters, time)``."""
     n = x.shape[-1]
-    k = taps.numel()
+    k = taps.shape[-1]
     if k <= 32:
-        v = x * taps[0]
+        v = x * taps[..., 0:1]
         for i in range(1, min(k, n + 1)):
-            v = v + torch.nn.functional.pad(x[..., : n - i] * taps[i], (i, 0))
+            v = v + torch.nn.functional.pad(x[..., : n - i] * taps[..., i : i + 1], (i, 0))
         return v
     size = n + k - 1
     nfft = 1 << (size - 1).bit_length()
@@ -131,29 +142,31 @@ def _fir(x: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
     return torch.fft.irfft(spec, nfft)[..., :n]
 
 
-def _check_leading_coeff(a: torch.Tensor | list[float] | tuple[float, ...], aa: torch.Tensor) -> None:
-    """Refuse ``a[0] == 0``.
+def _check_leading_coeff(a: Coeffs, aa: torch.Tensor) -> None:
+    """Refuse ``a[0] == 0`` (``a[:, 0] == 0`` for a bank of filters).
 
     Python coefficients are checked always. A tensor's value is only known when the
     function runs eagerly: reading it inside ``torch.compile`` would break the graph, so
     traced code skips the check (a zero ``a[0]`` then gives non-finite output).
     """
     if not isinstance(a, torch.Tensor):
-        if float(a[0]) == 0.0:
+        rows = a if isinstance(a[0], (list, tuple)) else [a]
+        if any(float(row[0]) == 0.0 for row in rows):
             raise OptionError("lfilter: a[0] must not be zero")
         return
     if _is_compiling():
         return
-    if float(aa[0].detach()) == 0.0:
+    if bool((aa[..., 0].detach() == 0).any()):
         raise OptionError("lfilter: a[0] must not be zero")
 
 
 def lfilter(
     waveform: torch.Tensor,
-    b: torch.Tensor | list[float] | tuple[float, ...],
-    a: torch.Tensor | list[float] | tuple[float, ...],
+    b: Coeffs,
+    a: Coeffs,
     *,
     clamp: bool = False,
+    batching: bool = True,
 ) -> torch.Tensor:
     """Filter along the last dimension with the transfer function ``B(z) / A(z)``.
 
@@ -161,26 +174,54 @@ def lfilter(
     state (SoX's and scipy's ``lfilter`` convention). Computed in float64.
 
     Args:
-        waveform: ``(..., time)`` real tensor.
-        b: numerator coefficients, 1-D (list or tensor, may require grad).
-        a: denominator coefficients, 1-D, ``a[0] != 0``.
+        waveform: ``(..., time)`` real tensor (``(..., num_filters, time)`` for a bank of
+            filters with ``batching=True``).
+        b: numerator coefficients: 1-D, or 2-D ``(num_filters, taps)`` for a bank of
+            filters (list or tensor, may require grad).
+        a: denominator coefficients, 1-D or 2-D like ``b``, ``a[..., 0] != 0``. When one of
+            ``a`` and ``b`` is 2-D and the other 1-D, the 1-D one is shared by all filters.
         clamp: clamp the output to [-1, 1].
+        batching: with a bank of filters, filter row ``f`` of ``waveform[..., f, :]`` with
+            filter ``f`` (``True``), or apply every filter to the whole ``waveform`` and
+            return ``(..., num_filters, time)`` (``False``).
 
     Returns:
-        ``(..., time)`` tensor with ``waveform``'s dtype (float64 for integer input).
+        ``(..., time)`` tensor with ``waveform``'s dtype (float64 for integer input);
+        ``(..., num_filters, time)`` for a bank of filters.
 
     Raises:
-        OptionError: empty coefficient vectors or ``a[0] == 0``.
+        OptionError: empty or more than 2-D coefficients, filter banks of different
+            sizes or not matching ``waveform``'s dim -2, or ``a[0] == 0``.
+
+    Differences:
+        torchaudio's order is ``lfilter(waveform, a_coeffs, b_coeffs, clamp=True)``;
+        here it is ``(waveform, b, a)`` as in scipy, ``clamp`` is off by default, and
+        ``a`` and ``b`` may have different lengths.
     """
     x = waveform.to(torch.float64)
     bb = _as_coeffs(b, x)
     aa = _as_coeffs(a, x)
-    if bb.ndim != 1 or aa.ndim != 1 or bb.numel() == 0 or aa.numel() == 0:
-        raise OptionError("lfilter: b and a must be non-empty 1-D coefficient vectors")
+    if bb.ndim not in (1, 2) or aa.ndim not in (1, 2) or bb.shape[-1] == 0 or aa.shape[-1] == 0:
+        raise OptionError(
+            f"lfilter: b and a must be non-empty 1-D or 2-D coefficient arrays, got shapes "
+            f"{tuple(bb.shape)} and {tuple(aa.shape)}"
+        )
     _check_leading_coeff(a, aa)
-    bb = bb / aa[0]
-    aa = aa / aa[0]
-    n = x.shape[-1]
+    if bb.ndim == 2 or aa.ndim == 2:
+        filters = bb.shape[0] if bb.ndim == 2 else aa.shape[0]
+        if (bb.ndim == 2 and bb.shape[0] != filters) or (aa.ndim == 2 and aa.shape[0] != filters):
+            raise OptionError(f"lfilter: b has {bb.shape[0]} filters but a has {aa.shape[0]}")
+        bb = bb.expand(filters, bb.shape[-1])
+        aa = aa.expand(filters, aa.shape[-1])
+        if not batching:
+            x = x.unsqueeze(-2).expand(*x.shape[:-1], filters, x.shape[-1])
+        elif x.ndim < 2 or x.shape[-2] != filters:
+            raise OptionError(
+                f"lfilter: {filters} filters need a waveform of shape (..., {filters}, time) with "
+                f"batching=True, got {tuple(x.shape)}"
+            )
+    bb = bb / aa[..., :1]
+    aa = aa / aa[..., :1]
     v = _fir(x, bb)
     y = _all_pole(v, aa)
     if clamp:
@@ -191,24 +232,26 @@ def lfilter(
 
 def filtfilt(
     waveform: torch.Tensor,
-    b: torch.Tensor | list[float] | tuple[float, ...],
-    a: torch.Tensor | list[float] | tuple[float, ...],
+    b: Coeffs,
+    a: Coeffs,
     *,
     clamp: bool = False,
+    batching: bool = True,
 ) -> torch.Tensor:
     """Zero-phase filtering: :func:`lfilter` forwards, then backwards (torchaudio's rule,
     no edge padding).
 
     Args:
         waveform: ``(..., time)`` tensor.
-        b: numerator coefficients.
+        b: numerator coefficients (see :func:`lfilter`).
         a: denominator coefficients.
         clamp: clamp the final output to [-1, 1].
+        batching: see :func:`lfilter` (only used with a bank of filters).
 
     Returns:
-        ``(..., time)`` tensor.
+        ``(..., time)`` tensor (``(..., num_filters, time)`` for a bank of filters).
     """
-    fwd = lfilter(waveform, b, a)
+    fwd = lfilter(waveform, b, a, batching=batching)
     back = lfilter(fwd.flip(-1), b, a).flip(-1)
     return back.clamp(-1.0, 1.0) if clamp else back
 
