@@ -369,18 +369,19 @@ class _PolyStage:
         start = first - ((self.num_coefs - 1) >> 1)  # input index of block 0 (< 0: preload zeros)
         lo = max(start, 0)
         hi = min(x.shape[-1], start + need)
-        flat = x.reshape(-1, x.shape[-1])
-        src = flat.new_zeros(flat.shape[0], need)
+        n_rows = math.prod(x.shape[:-1])
+        flat = x.reshape(n_rows, x.shape[-1])
+        src = flat.new_zeros(n_rows, need)
         if hi > lo:
             src[:, lo - start : hi - start] = flat[:, lo:hi]
         # (L, step) @ (step, m) per block row: BLAS is much faster with the long
         # dimension last than with (m, step) @ (step, L)
-        blocks_t = src.reshape(-1, nblk, step).transpose(1, 2)
+        blocks_t = src.reshape(n_rows, nblk, step).transpose(1, 2)
         bank_t = torch.from_numpy(bank_np.T.copy()).to(x)
         out = bank_t[:, :step] @ blocks_t[..., :m]
         for r in range(1, rows):
             out += bank_t[:, r * step : (r + 1) * step] @ blocks_t[..., r : r + m]
-        out = out.transpose(1, 2).reshape(-1, m * big_l)[:, :count]
+        out = out.transpose(1, 2).reshape(n_rows, m * big_l)[:, :count]
         return out.reshape(*x.shape[:-1], count)
 
 
