@@ -10,7 +10,8 @@ utterances (lengths drawn with a fixed seed), written to a temporary directory. 
 * read the compressed archive.
 
 Throughput is in MB/s of float32 feature data (rows x cols x 4 bytes). Each figure is the best
-of ``--repeat`` runs with a warm page cache. Threads: numpy/torch are single-threaded for
+of ``--repeat`` runs with a warm page cache; within a row the libraries take turns in every
+repetition, so load changes on a shared machine affect them alike. Threads: numpy/torch are single-threaded for
 these operations (set OMP_NUM_THREADS=1 to be sure).
 
 Run: ``python benchmarks/bench_table_io.py [--repeat 3] [--frames 360000] [--clock cpu]``.
@@ -47,15 +48,6 @@ def make_data(frames: int, dim: int, seed: int = 0) -> dict[str, np.ndarray]:
 
 
 CLOCK = time.perf_counter
-
-
-def best(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = CLOCK()
-        fn()
-        times.append(CLOCK() - t0)
-    return min(times)
 
 
 def main() -> None:
@@ -123,10 +115,8 @@ def main() -> None:
             for _k, m in SequentialTableReader(f"ark:{cark}"):
                 pass
 
-        results: dict[str, dict[str, float | None]] = {}
         rows = ["write ark,scp", "sequential read", f"random access {len(pick)} via scp", "write CM archive", "read CM archive"]
         kb = [kb_write, kb_read, kb_random, kb_cwrite, kb_cread]
-        results["kaldibridge"] = {r: best(f, args.repeat) for r, f in zip(rows, kb)}
         # The fraction of the data touched by the random-access row.
         frac = {r: 1.0 for r in rows}
         frac[rows[2]] = sum(data[k].nbytes for k in pick) / (mb * 1e6)
@@ -179,7 +169,7 @@ def main() -> None:
             def kn_cwrite() -> None:
                 with kni.CompressedMatrixWriter(f"ark:{cark3}") as w:
                     for k, m in data.items():
-                        w.write(k, kni.CompressedMatrix(m, kni.CompressionMethod.kSpeechFeature))
+                        w.write(k, m, kni.CompressionMethod.kSpeechFeature)
 
             def kn_cread() -> None:
                 for _k, m in kni.SequentialFloatMatrixReader(f"ark:{cark}"):
@@ -187,15 +177,27 @@ def main() -> None:
 
             peers["kaldi_native_io"] = [kn_write, kn_read, kn_random, kn_cwrite, kn_cread]
 
-        for name, fns in peers.items():
-            res: dict[str, float | None] = {}
-            for r, f in zip(rows, fns):
-                try:
-                    res[r] = best(f, args.repeat) if f is not None else None
-                except Exception as e:  # noqa: BLE001 - report and go on
-                    print(f"{name}: {r} failed: {e!r}")
-                    res[r] = None
-            results[name] = res
+        # Row by row, the libraries take turns within each repetition, so that a change in
+        # the machine's load during the run affects all of them alike.
+        libs: dict[str, list[Callable[[], object] | None]] = {"kaldibridge": list(kb), **peers}
+        results: dict[str, dict[str, float | None]] = {n: {} for n in libs}
+        for i, r in enumerate(rows):
+            for _ in range(args.repeat):
+                for name, fns in libs.items():
+                    f = fns[i]
+                    if f is None:
+                        continue
+                    try:
+                        t0 = CLOCK()
+                        f()
+                        dt = CLOCK() - t0
+                    except Exception as e:  # noqa: BLE001 - report and go on
+                        print(f"{name}: {r} failed: {e!r}")
+                        fns[i] = None
+                        results[name][r] = None
+                        continue
+                    old = results[name].get(r)
+                    results[name][r] = dt if old is None else min(old, dt)
 
         names = list(results)
         head = f"{'operation':34s}" + "".join(f"{n + ' MB/s':>22s}" for n in names)

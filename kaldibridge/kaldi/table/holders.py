@@ -341,6 +341,20 @@ _FM_BATCH_ENTRIES = 4  # plain entries returned per call (saves per-call overhea
 # arrays alive at once costs more in page faults than it saves)
 
 
+def _alloc_plain(m: re.Match[bytes], avail: int) -> np.ndarray | None:
+    """The array for a ``key FM/DM`` entry matched by ``_FAST_MATRIX_ENTRY``, or None when
+    the key is not UTF-8 or the size is negative or more than the ``avail`` bytes left."""
+    try:
+        m.group(1).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    rows, cols = _ROWS_COLS.unpack(m.group(3))
+    src = _F4 if m.group(2) == b"F" else _F8
+    if rows < 0 or cols < 0 or rows * cols * src.itemsize > avail:
+        return None
+    return np.empty((rows, cols), dtype=src)
+
+
 class MatrixHolder(Holder):
     """``matrix`` (float32) / ``double_matrix`` (float64): reads FM, DM, CM, CM2, CM3 and text.
 
@@ -425,6 +439,19 @@ class MatrixHolder(Holder):
         more, at anything else (including a size the file cannot hold)."""
         out: list[tuple[str, np.ndarray]] = []
         dtype = self.dtype
+        recs, err, bad = s.read_records(_FAST_MATRIX_ENTRY, _alloc_plain, _FM_BATCH_ENTRIES, "matrix data")
+        if recs or err is not None:  # a regular file: read with one readv per entry
+            for m, data in recs:
+                key = m.group(1).decode("utf-8")
+                if data.dtype != dtype:
+                    data = _narrow(data, dtype)
+                out.append((key, data))
+            if err is not None and bad is not None:
+                rows, cols = _ROWS_COLS.unpack(bad.group(3))
+                err = type(err)(f"key {bad.group(1).decode('utf-8')!r} ({rows}x{cols} matrix): {err}")
+                if not out:
+                    raise err
+            return out, err
         match = _FAST_MATRIX_ENTRY.match
         while len(out) < _FM_BATCH_ENTRIES:
             buf, i = s.buffered(128)

@@ -30,11 +30,12 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 import numpy as np
 
-from kaldibridge.errors import FormatError, KaldiIOError, PipeError, PipesRefusedError
+from kaldibridge.errors import FormatError, KaldiBridgeError, KaldiIOError, PipeError, PipesRefusedError
 from kaldibridge.kaldi.table.specifiers import (
     classify_rxfilename,
     classify_wxfilename,
@@ -311,6 +312,81 @@ class InputStream:
                 got = nbytes
                 self._base += need
                 self._buf = bytes(memoryview(scratch)[: k - need])
+
+    def read_records(
+        self,
+        header: re.Pattern[bytes],
+        alloc: Callable[[re.Match[bytes], int], np.ndarray | None],
+        max_records: int,
+        what: str = "record data",
+        lookahead: int = 128,
+        peek: int = 1024,
+    ) -> tuple[list[tuple[re.Match[bytes], np.ndarray]], BaseException | None, re.Match[bytes] | None]:
+        """Reads consecutive "header + binary payload" records of a regular file.
+
+        Each record starts with a match of ``header`` at the current position (within
+        ``lookahead`` bytes); ``alloc(match, avail)`` returns the new array the payload
+        fills (its ``nbytes`` is the payload size) or None to stop before this record
+        (``avail`` is the number of bytes after the header). Payloads are read straight
+        into their arrays, together with the next ``peek`` bytes, one ``readv`` each.
+
+        Returns:
+            The records read, and for a record whose payload could not be read, the error
+            and its header match (the records before it are complete). Nothing is read on
+            streams that are not regular files (the list is empty).
+        """
+        out: list[tuple[re.Match[bytes], np.ndarray]] = []
+        if self._fd is None or self.size is None or not _HAVE_READV:
+            return out, None, None
+        fd, size, readv, match = self._fd, self.size, os.readv, header.match
+        scratch = self._scratch
+        if scratch is None or len(scratch) != peek:
+            scratch = self._scratch = bytearray(peek)
+        while len(out) < max_records:
+            if len(self._buf) - self._i < lookahead:
+                self._fill(lookahead)
+            buf = self._buf
+            m = match(buf, self._i)
+            if m is None:
+                break
+            e = m.end()
+            dest = alloc(m, size - self._base - e)
+            if dest is None:
+                break
+            n = dest.nbytes
+            have = len(buf) - e
+            if n <= have:
+                if n:
+                    memoryview(dest).cast("B")[:] = memoryview(buf)[e : e + n]
+                self._i = e + n
+                out.append((m, dest))
+                continue
+            mv = memoryview(dest).cast("B")
+            mv[:have] = memoryview(buf)[e:]
+            start = self._base + e
+            self._base += len(buf)
+            self._buf, self._i = b"", 0
+            got = have
+            try:
+                while got < n:
+                    try:
+                        k = readv(fd, [mv[got:], scratch])
+                    except OSError as err:
+                        raise KaldiIOError(f"error reading {self.name!r} at offset {self.pos}: {err}") from err
+                    if not k:
+                        self._eof = True
+                        self.truncated(what, start, n, got)
+                    if k <= n - got:
+                        got += k
+                        self._base += k
+                    else:
+                        self._base += n - got
+                        self._buf = bytes(memoryview(scratch)[: k - (n - got)])
+                        got = n
+            except KaldiBridgeError as err:
+                return out, err, m
+            out.append((m, dest))
+        return out, None, None
 
     def can_pread(self) -> bool:
         """True for regular files, which :meth:`pread` and :meth:`pread_into` can read."""
