@@ -260,13 +260,19 @@ class Reverb(Effect):
         feedback = _f32(1 - math.exp((self.reverberance - bb) / (a * bb)))
         damping = _f32(self.hf_damping / 100 * 0.3 + 0.2)
         gain = _f32(db_to_linear(self.wet_gain_db) * 0.015)
-        dry = st.x.to(torch.float32).to(torch.float64)
-        wet_in = torch.nn.functional.pad(dry, (delay, 0))[..., :n].reshape(b * c, n)
+        dry = st.x.to(torch.float32).to(torch.float64)  # SoX's reverb works in float32
+        wet_in = torch.nn.functional.pad(dry, (delay, 0))[..., :n] if delay else dry
+        wet_in = wet_in.reshape(b * c, n)
         arrays = [0] if not depth else list(range(int(math.ceil(depth)) + 1))
         wets = [w.reshape(b, c, n) for w in _filter_arrays(wet_in, rate, scale, [i * depth for i in arrays], feedback, damping, gain)]
         keep = 0.0 if self.wet_only else 1.0
         if c == 1 and depth:
-            y = torch.cat([keep * dry + wets[0], keep * dry + wets[1]], dim=1)
+            y = dry.new_empty(b, 2, n)
+            for k in range(2):
+                if keep:
+                    torch.add(dry, wets[k], out=y[:, k : k + 1])
+                else:
+                    y[:, k : k + 1] = wets[k]
             # SoX switches to two channels but leaves the stream length as it was
             return st.replace(y, length=st.length)
         if c == 2 and depth:
