@@ -144,3 +144,11 @@ def test_splice_frames_output_is_a_fresh_contiguous_tensor() -> None:
     y[0, 0, 0, 0] = -1.0
     assert torch.equal(x, before)
     assert y[0, 0, 1, 0] == x[0, 0, 0, 0]  # the same input element elsewhere in y is unchanged
+
+
+def test_add_deltas_and_splice_capture_in_one_graph() -> None:
+    x = torch.randn(2, 30, 4, generator=torch.Generator().manual_seed(5))
+    for fn in (lambda t: add_deltas(t, 2, 2), lambda t: splice_frames(t, 2, 3)):
+        torch._dynamo.reset()
+        compiled = torch.compile(fn, fullgraph=True, backend="aot_eager")
+        assert torch.equal(compiled(x), fn(x))

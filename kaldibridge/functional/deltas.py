@@ -56,12 +56,21 @@ def _delta_filters_cached(order: int, window: int) -> tuple[np.ndarray, ...]:
     return tuple(filters)
 
 
-@functools.lru_cache(maxsize=32)
+@torch.compiler.assume_constant_result
 def _delta_taps(order: int, window: int) -> tuple[tuple[tuple[int, float], ...], ...]:
-    """Per order ``i >= 1``: the nonzero taps ``(offset from -order * window, weight)``."""
-    reach = order * window
+    """Per order ``i >= 1``: the nonzero taps ``(offset from -order * window, weight)``
+    (a constant for ``torch.compile``)."""
+    return _delta_taps_cached(order, window)
+
+
+@functools.lru_cache(maxsize=32)
+def _delta_taps_cached(order: int, window: int) -> tuple[tuple[tuple[int, float], ...], ...]:
+    return _taps_of(_delta_filters(order, window), order * window)
+
+
+def _taps_of(filters: list[np.ndarray], reach: int) -> tuple[tuple[tuple[int, float], ...], ...]:
     out = []
-    for filt in _delta_filters_cached(order, window)[1:]:
+    for filt in filters[1:]:
         half = (filt.size - 1) // 2
         out.append(tuple((reach - half + k, w) for k, w in enumerate(filt.tolist()) if w != 0.0))
     return tuple(out)
@@ -221,10 +230,11 @@ def compute_deltas(
     if order < 1:
         raise ValueError(f"compute_deltas: order must be >= 1, got {order}")
     n = (win_length - 1) // 2
-    filt = torch.from_numpy(delta_filters(order, n)[order].astype(np.float64))
     if order == 1:  # exactly torchaudio's kernel and rounding
         denom = n * (n + 1) * (2 * n + 1) / 3
         filt = torch.arange(-n, n + 1, dtype=torch.float64) / denom
+    else:
+        filt = torch.from_numpy(_delta_filters(order, n)[order].astype(np.float64))
     shape = specgram.shape
     x = specgram.reshape(1, -1, shape[-1])
     reach = (filt.numel() - 1) // 2
