@@ -3,10 +3,13 @@
 The stage plan (half-band decimators, a DFT up/down-sampling stage, a polyphase stage for
 the remaining ratio, a second DFT stage) and every filter design follow SoX's ``rate.c``
 (Kaiser-windowed sinc filters whose length and beta come from the attenuation and the
-transition band). Each stage is computed over the whole signal at once (FFT block
-convolution or a gathered polyphase sum) instead of SoX's streaming FIFOs; the output is
-the same linear function of the input, and its length is ``round(n * out_rate / in_rate)``
-as SoX's flush makes it.
+transition band). Each stage is computed over the whole signal at once instead of SoX's
+streaming FIFOs: the DFT stages as overlap-save FFT blocks (power-of-two up-sampling
+straight from the input block's spectrum images, as SoX does), a rational polyphase
+stage as a few small matrix products over the input cut into ``step``-sample rows, an
+irrational one as a gathered, interpolated polyphase sum. The output is the same linear
+function of the input, and its length is ``round(n * out_rate / in_rate)`` as SoX's flush
+makes it.
 
 Minimum/intermediate phase (``-M``, ``-I``, ``-p``) are ported (cepstral phase change of
 the DFT stages); the half-band decimators use SoX's own coefficients.
