@@ -231,6 +231,12 @@ class SequentialTableReader:
         **holder_kwargs: passed to the holder (e.g. ``method=`` for ``compressed_matrix``).
 
     Values are freshly allocated for every entry; nothing returned is reused or aliased.
+    Matrices are writable, C-contiguous (row-major, as in Kaldi) arrays that own their
+    memory, whether stored plain or compressed. Plain binary entries of a regular file are
+    read straight into their arrays (one ``readv`` per entry, which also fetches the next
+    entry's header); runs of ``CM`` entries are parsed from 1 MB read windows and decoded in
+    batches of 16 (their lookup tables built together), each matrix only when the iteration
+    reaches it.
     With the ``p`` option, scp entries that cannot be read are skipped (logged as warnings)
     and an archive with a broken entry ends there instead of raising.
 
@@ -420,6 +426,10 @@ class RandomAccessTableReader:
     Kaldi: ``RandomAccessTableReader<Holder>``.
     Differences: ``key in reader`` only checks the index for ``scp:`` (Kaldi's ``HasKey``
     also tries to load the object); values returned are always new copies.
+
+    Performance: scp entries pointing into regular files are read with positioned reads
+    (a small ``pread`` for the object's header, then the data straight into the new array),
+    with one open descriptor per archive (the 8 most recently used stay open).
     """
 
     def __init__(
