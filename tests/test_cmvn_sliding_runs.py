@@ -88,3 +88,48 @@ def test_sliding_means_match_direct_window_means() -> None:
             s, e = _kaldi_window(t, n, w, mw, c)
             want[t] = x64[t] - x64[s:e].mean(axis=0)
         np.testing.assert_allclose(got, want.astype(np.float32), rtol=1e-6, atol=1e-6)
+
+
+def test_results_do_not_share_the_reused_work_buffers() -> None:
+    from kaldibridge.kaldi.features.cmvn import apply_cmvn, compute_cmvn_stats
+    from kaldibridge.kaldi.features.deltas import compute_deltas_kaldi
+    from kaldibridge.kaldi.features.splice import splice_feats
+
+    rng = np.random.default_rng(11)
+    a = (rng.standard_normal((300, 6)) * 2 + 5).astype(np.float32)
+    b = (rng.standard_normal((300, 6)) * 3 - 1).astype(np.float32)
+    for fn in (
+        lambda x: C.apply_cmvn_sliding(x, cmn_window=50, min_cmn_window=10),
+        lambda x: C.apply_cmvn_sliding(x, cmn_window=50, norm_vars=True),
+        compute_deltas_kaldi,
+        lambda x: splice_feats(x, 2, 2),
+        lambda x: apply_cmvn(x, compute_cmvn_stats(a), True),
+    ):
+        first = fn(a)
+        kept = first.copy()
+        second = fn(b)
+        np.testing.assert_array_equal(first, kept)
+        assert not np.shares_memory(first, second)
+
+
+def test_non_contiguous_and_double_inputs_give_the_same_results() -> None:
+    from kaldibridge.kaldi.features.cmvn import apply_cmvn, compute_cmvn_stats
+    from kaldibridge.kaldi.features.deltas import compute_deltas_kaldi
+    from kaldibridge.kaldi.features.splice import splice_feats
+
+    rng = np.random.default_rng(12)
+    wide = (rng.standard_normal((257, 20)) + 3).astype(np.float32)
+    view = wide[:, ::2]  # non-contiguous (257, 10)
+    dense = np.ascontiguousarray(view)
+    stats = compute_cmvn_stats(dense)
+    for fn in (
+        lambda x: C.apply_cmvn_sliding(x, cmn_window=40, min_cmn_window=7),
+        lambda x: C.apply_cmvn_sliding(x, cmn_window=40, min_cmn_window=7, center=True, norm_vars=True),
+        compute_deltas_kaldi,
+        lambda x: splice_feats(x, 3, 1),
+        lambda x: apply_cmvn(x, stats, True),
+        lambda x: apply_cmvn(x, stats, False),
+    ):
+        want = fn(dense)
+        np.testing.assert_array_equal(fn(view), want)
+        np.testing.assert_array_equal(fn(dense.astype(np.float64)), want)
