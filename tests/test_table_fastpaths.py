@@ -261,3 +261,22 @@ def test_buffered_and_advance_to(tmp_path: Path) -> None:
             s.pread_into(memoryview(bytearray(10)), 1020, "tail")
         with pytest.raises(FormatError, match="unexpected end of data reading what"):
             s.readinto_peek(memoryview(bytearray(5000)), "what")
+
+
+def test_read_records_reports_a_file_that_shrank(tmp_path: Path) -> None:
+    mats = _mats(6, 50)
+    with TableWriter(f"ark:{tmp_path}/a.ark") as w:
+        for k, m in mats.items():
+            w.write(k, m)
+    r = SequentialTableReader(f"ark:{tmp_path}/a.ark")
+    it = iter(r)
+    first = next(it)  # the stream is open and its size known
+    size = os.path.getsize(tmp_path / "a.ark")
+    with open(tmp_path / "a.ark", "r+b") as f:
+        f.truncate(size - 100)
+    rest = []
+    with pytest.raises(FormatError, match="utt005.*unexpected end of data"):
+        for kv in it:
+            rest.append(kv[0])
+    assert [first[0], *rest] == list(mats)[:-1]
+    r.close()
