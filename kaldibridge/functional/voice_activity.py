@@ -29,7 +29,8 @@ from kaldibridge.errors import OptionError
 
 __all__ = ["vad", "vad_start"]
 
-_CHUNK = 64  # measures whose FFTs are taken together
+_FIRST_CHUNK = 16  # measures whose FFTs are taken together; doubles up to _MAX_CHUNK
+_MAX_CHUNK = 256
 
 
 def _is_compiling() -> bool:
@@ -171,24 +172,33 @@ def vad_start(
     mean_chunks: list[Tensor] = []
     eager = not _is_compiling()
     boot = 0
-    for first in range(0, count, _CHUNK):
-        last = min(first + _CHUNK, count)
+    first = 0
+    chunk = _FIRST_CHUNK
+    while first < count:
+        last = min(first + chunk, count)
         frames = xr[:, first * period : (last - 1) * period + mlen].unfold(-1, mlen, period)  # (rows, K, mlen)
         mags = torch.fft.rfft(frames * spec_win, dft).abs()[..., s0:s1]
-        cleaned = []
-        for k in range(last - first):
-            mult = boot / (1.0 + boot) if boot >= 0 else smooth
-            spectrum = spectrum * mult + mags[:, k] * (1 - mult)
+        mults = []
+        for _ in range(last - first):
+            mults.append(boot / (1.0 + boot) if boot >= 0 else smooth)
+            boot = -1 if boot == boot_max else (boot + 1 if boot >= 0 else boot)
+        mult_t = torch.tensor(mults, dtype=torch.float64, device=device)
+        fresh = mags * (1 - mult_t).view(1, -1, 1)  # the new spectrum's share, per measure
+        powers = []
+        noises = []
+        for k, mult in enumerate(mults):
+            spectrum = spectrum * mult + fresh[:, k]
             power = spectrum * spectrum
-            if boot >= 0:
-                noise = power.clone()  # the noise tracker copies the spectrum while booting
+            if first + k <= boot_max:  # booting (boot_max >= 0): the noise copies the spectrum
+                noise = power
             else:
                 nmult = torch.where(power > noise, up, down)
                 noise = noise * nmult + power * (1 - nmult)
-            cleaned.append(torch.sqrt((power - noise_reduction_amount * noise).clamp(min=0.0)))
-            if boot >= 0:
-                boot = -1 if boot == boot_max else boot + 1
-        seq = torch.nn.functional.pad(torch.stack(cleaned, dim=1) * cep_win, (s0, dft // 2 - s1))
+            powers.append(power)
+            noises.append(noise)
+        power_t = torch.stack(powers, dim=1)
+        cleaned = torch.sqrt((power_t - noise_reduction_amount * torch.stack(noises, dim=1)).clamp(min=0.0))
+        seq = torch.nn.functional.pad(cleaned * cep_win, (s0, dft // 2 - s1))
         cep = torch.fft.rfft(seq)[..., c0:c1]
         cep_power = (cep.real.square() + cep.imag.square()).sum(-1) / (c1 - c0)
         meas = torch.where(
@@ -202,6 +212,8 @@ def vad_start(
         mean_chunks.append(torch.stack(means, dim=1))
         if eager and bool((mean_chunks[-1] >= trigger_level).reshape(groups, -1).any(-1).all()):
             break
+        first = last
+        chunk = min(2 * chunk, _MAX_CHUNK)
     history = torch.cat(meas_chunks, dim=1).reshape(groups, channels, -1)  # (G, C, K)
     fired = torch.cat(mean_chunks, dim=1).reshape(groups, channels, -1) >= trigger_level
 
