@@ -299,6 +299,9 @@ def vad(
         OptionError: a waveform with more than 2 dimensions (use :func:`vad_start`), or
             the parameter errors of :func:`vad_start`.
 
+    ``torch.compile(fullgraph=True)`` cannot capture this function (the output length
+    depends on the data); it can capture :func:`vad_start`.
+
     Differences:
         torchaudio warns and treats every leading dimension as a channel when given more
         than 2 dimensions; here that is refused. Where the output starts before the
