@@ -175,3 +175,11 @@ def test_loop_effects_same_with_and_without_kernels(chain: list[list[str]], chan
     assert fast.shape == slow.shape
     assert float(slow.abs().max()) > 1e-3
     torch.testing.assert_close(fast, slow, rtol=0, atol=2.0**-23)
+
+
+@pytest.mark.parametrize("effect", [["highpass", "100"], ["reverb"], ["phaser"], ["flanger", "0", "2", "50"], ["compand", "0.02,0.15", "6:-70,-60,-20"]])
+@pytest.mark.parametrize("shape", [(1, 0), (2, 1, 0)])
+def test_kernel_effects_accept_empty_input(effect: list[str], shape: tuple[int, ...]) -> None:
+    y, rate = apply_effects_tensor(torch.zeros(shape), 16000, [effect])
+    assert rate == 16000
+    assert y.shape == shape

@@ -9,6 +9,7 @@ matrix products and a prefix scan. Both compute in float64 and agree to its roun
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -64,7 +65,8 @@ def iir_filter(x: torch.Tensor, b: Sequence[float], a: Sequence[float]) -> torch
     a0 = float(a[0])
     bb = [float(v) / a0 for v in b] + [0.0] * (3 - len(b))
     aa = [float(v) / a0 for v in a] + [0.0] * (3 - len(a))
-    xn = np.ascontiguousarray(x.detach().reshape(-1, x.shape[-1]).numpy(), dtype=np.float64)
+    rows = math.prod(x.shape[:-1])
+    xn = np.ascontiguousarray(x.detach().reshape(rows, x.shape[-1]).numpy(), dtype=np.float64)
     out = np.empty_like(xn)
     kernel(xn, bb[0], bb[1], bb[2], aa[1], aa[2], out)
     return torch.from_numpy(out).reshape(x.shape)
