@@ -34,11 +34,20 @@ compiled path about 0.05 s (see ``benchmarks/bench_pitch.py``).
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from kaldibridge._jit import jit_kernel
 
 __all__ = ["viterbi_frames", "viterbi_step_numpy", "traceback", "compiled_path_available"]
+
+# Loading numba and the cached kernels costs a process about 0.5 s of CPU, what the numpy
+# path spends on some 6000 frames. A process that has not imported numba yet therefore
+# stays on the numpy path (same results) until it has searched this many frames in all,
+# so that short command-line runs do not get slower. Tests set it to 0.
+COMPILE_AFTER_FRAMES = 5000
+_frames_searched = 0
 
 
 def compiled_path_available() -> bool:
@@ -193,7 +202,11 @@ def viterbi_frames(
     num_frames = local.shape[0]
     if num_frames == 0:
         return 0.0
-    kernel = _viterbi_kernel.compiled()
+    global _frames_searched
+    _frames_searched += num_frames
+    kernel = None
+    if "numba" in sys.modules or _frames_searched >= COMPILE_AFTER_FRAMES:
+        kernel = _viterbi_kernel.compiled()
     # the compiled search assumes finite costs (non-finite ones only come from
     # non-finite input); those blocks take the numpy path, which defines the result
     if kernel is not None and np.isfinite(local).all() and np.isfinite(forward).all():
@@ -243,4 +256,5 @@ def traceback(backptr: np.ndarray, cur_best: np.ndarray, lag_idx: np.ndarray, st
     """
     if last < 0:
         return 0
-    return int(_traceback_kernel(backptr, cur_best, lag_idx, int(state), int(last)))
+    kernel = _traceback_kernel.compiled() if "numba" in sys.modules else None
+    return int((kernel or _traceback_kernel.func)(backptr, cur_best, lag_idx, int(state), int(last)))
