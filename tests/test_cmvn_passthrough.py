@@ -9,6 +9,7 @@ under test.
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 
@@ -17,6 +18,9 @@ import pytest
 
 from kaldibridge.cli.registry import load_tool
 from kaldibridge.kaldi.table import CompressedMatrix, SequentialTableReader, decompress
+
+
+GOLDEN = Path(os.environ.get("KALDIBRIDGE_GOLDEN", Path(__file__).resolve().parents[1] / ".." / "shared" / "golden"))
 
 
 def _cm_bytes(fmt: int, mn: float, rng: float, rows: int, cols: int, payload: bytes) -> bytes:
@@ -112,3 +116,13 @@ def test_variance_without_means_is_fatal(tmp_path: Path, stats_file: str) -> Non
     src = tmp_path / "in.ark"
     src.write_bytes(_archive(_entries()))
     assert run("--norm-means=false", "--norm-vars=true", stats_file, f"ark:{src}", f"ark:{tmp_path / 'o.ark'}") == 255
+
+
+@pytest.mark.parametrize("case", [f"copy_feats_compress_m{m}" for m in range(1, 8)] + ["copy_feats_compress_small_m3"])
+def test_kaldi_compressed_archives_pass_through_unchanged(case: str, tmp_path: Path, stats_file: str) -> None:
+    src = GOLDEN / "kaldi" / case / "out.ark"  # written by Kaldi's copy-feats --compress
+    if not src.exists():
+        pytest.skip("golden data not present")
+    out = tmp_path / "out.ark"
+    assert run("--norm-means=false", stats_file, f"ark:{src}", f"ark:{out}") == 0
+    assert out.read_bytes() == src.read_bytes()
