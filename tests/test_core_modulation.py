@@ -347,3 +347,16 @@ def test_compile_inductor(which: str) -> None:
     }[which]
     x = _wave(2, 2, 400, seed=16)
     torch.testing.assert_close(torch.compile(fn, fullgraph=True)(x), fn(x), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("block", [1, 7, 37, 256])
+def test_phaser_blocks_of_time_give_the_same_result(block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kaldibridge.functional import modulation
+
+    x = _wave(2, 600, seed=17)
+    args = (0.7, 0.9, 2.0, 0.8, 2.0, False)
+    whole = F.phaser(x, 8000, *args)
+    monkeypatch.setattr(modulation, "_PHASER_BLOCK", block)
+    got = F.phaser(x, 8000, *args)
+    np.testing.assert_allclose(got.numpy(), _ref_phaser(x.numpy(), 8000, *args), rtol=0, atol=1e-12)
+    torch.testing.assert_close(got, whole, rtol=0, atol=1e-13)

@@ -6,8 +6,8 @@ sample can depend on the one just before it. Neither is computed as a per-sample
 - ``phaser`` is ``y[i] = u[i] + decay * y[i - k(i)]`` with one delayed term, so every
   sample's dependencies form a chain ``i -> i - k(i) -> ...``. The chains are summed by
   pointer doubling: after step ``t`` each sample holds the sum over the first ``2**t``
-  links of its chain, so ``log2(time)`` gather-and-add passes over the whole batch give
-  the result.
+  links of its chain, so ``log2(block)`` gather-and-add passes over the batch give the
+  result, block after block of 32768 samples (links leaving a block end on final values).
 - ``flanger`` without feedback is a gather of the input at the modulated delay. With
   feedback its delay line is a linear recursion with two or three taps whose shortest lag
   is ``1 + floor(delay)``; the signal is cut into the longest blocks whose taps all lie
@@ -39,6 +39,7 @@ __all__ = ["phaser", "flanger", "wave_table"]
 # Below this weight the remaining links of a phaser chain cannot change a float64 sum of
 # signals in [-1, 1] (they are over 1e5 times smaller than its rounding step).
 _NEGLIGIBLE = 1e-24
+_PHASER_BLOCK = 1 << 15  # samples per pointer-doubling block
 
 
 def wave_table(
@@ -145,18 +146,33 @@ def phaser(
     device = waveform.device
     mod = wave_table("sine" if sinusoidal else "triangle", mod_len, 1.0, float(delay_len), math.pi / 2, True, device)
     t = torch.arange(n, device=device)
-    lag = delay_len + 1 - mod[t % mod_len]  # in [1, delay_len]
-    # Node i + 1 is sample i; node 0 is a zero that is its own parent (the time before 0).
-    parent = torch.cat([torch.zeros(1, dtype=torch.int64, device=device), (t - lag + 1).clamp(min=0)])
-    acc = torch.nn.functional.pad(waveform.to(torch.float64) * gain_in, (1, 0))
-    weight = float(decay)
-    length = 1  # links summed so far
-    while length < n and weight >= _NEGLIGIBLE:
-        acc = acc + weight * acc[..., parent]
-        parent = parent[parent]
-        weight *= weight
-        length *= 2
-    return (acc[..., 1:] * gain_out).clamp(-1.0, 1.0).to(waveform.dtype)
+    parents = t - (delay_len + 1 - mod[t % mod_len])  # i - lag(i), lag in [1, delay_len]
+    u = waveform.to(torch.float64) * gain_in
+    # Blocks of time keep the working set small; a block's links that leave it land on
+    # final values of the previous ``delay_len`` samples (zeros before the start).
+    tail = u.new_zeros(*u.shape[:-1], delay_len)
+    pieces = []
+    for s in range(0, n, _PHASER_BLOCK):
+        e = min(s + _PHASER_BLOCK, n)
+        par = parents[s:e]
+        inside = par >= s
+        outside = tail[..., (par - (s - delay_len)).clamp(0, delay_len - 1)]
+        acc = u[..., s:e] + torch.where(inside, torch.zeros((), dtype=u.dtype, device=device), decay * outside)
+        # Node j + 1 is sample s + j; node 0 is a zero that is its own parent.
+        link = torch.cat([torch.zeros(1, dtype=torch.int64, device=device), torch.where(inside, par - s + 1, 0)])
+        acc = torch.nn.functional.pad(acc, (1, 0))
+        weight = float(decay)
+        length = 1  # links summed so far
+        while length < e - s and weight >= _NEGLIGIBLE:
+            acc = acc + weight * acc[..., link]
+            link = link[link]
+            weight *= weight
+            length *= 2
+        block = acc[..., 1:]
+        pieces.append(block)
+        tail = torch.cat([tail, block], dim=-1)[..., -delay_len:]
+    v = torch.cat(pieces, dim=-1) if pieces else u
+    return (v * gain_out).clamp(-1.0, 1.0).to(waveform.dtype)
 
 
 _BLOCK_CACHE: dict[tuple[object, ...], tuple[int, ...]] = {}
