@@ -41,6 +41,8 @@ TORCHAUDIO_FUNCTIONAL = {
     "add_noise": "waveform noise snr lengths",
     "speed": "waveform orig_freq factor lengths",
     "preemphasis": "waveform coeff",
+    "convolve": "x y mode",
+    "fftconvolve": "x y mode",
     "deemphasis": "waveform coeff",
     "phaser": "waveform sample_rate gain_in gain_out delay_ms decay mod_speed sinusoidal",
     "flanger": "waveform sample_rate delay depth regen width speed phase modulation interpolation",
@@ -89,6 +91,8 @@ TORCHAUDIO_TRANSFORMS = {
     "Preemphasis": "coeff",
     "Deemphasis": "coeff",
     "Vad": "sample_rate " + _VAD_PARAMS,
+    "Convolve": "mode",
+    "FFTConvolve": "mode",
 }
 
 

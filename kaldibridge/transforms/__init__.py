@@ -3,7 +3,7 @@
 Names and constructor arguments follow ``torchaudio.transforms``.
 """
 
-from kaldibridge.transforms.effects import Vad
+from kaldibridge.transforms.effects import Convolve, FFTConvolve, Vad
 from kaldibridge.transforms.masking import FrequencyMasking, SpecAugment, TimeMasking
 from kaldibridge.transforms.melscale import LFCC, MFCC, InverseMelScale, MelScale, MelSpectrogram
 from kaldibridge.transforms.misc import (
@@ -22,6 +22,8 @@ from kaldibridge.transforms.wrappers import ComputeDeltas, Resample, SlidingWind
 
 __all__ = [
     "AddNoise",
+    "Convolve",
+    "FFTConvolve",
     "ComputeDeltas",
     "Resample",
     "SlidingWindowCmn",

@@ -1,12 +1,18 @@
-"""SoX-style effect modules: Vad (torchaudio's ``transforms.Vad``)."""
+"""Effect modules with torchaudio's names: Vad (SoX's trigger VAD), Convolve, FFTConvolve."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from torch import Tensor, nn
 
+from kaldibridge.errors import OptionError
+from kaldibridge.functional.convolve import convolve, fftconvolve
 from kaldibridge.functional.voice_activity import vad
 
-__all__ = ["Vad"]
+__all__ = ["Vad", "Convolve", "FFTConvolve"]
+
+_MODES = ("full", "valid", "same")
 
 
 class Vad(nn.Module):
@@ -68,3 +74,43 @@ class Vad(nn.Module):
         """Args: waveform ``(time,)`` or ``(channel, time)``. Returns: ``(..., time')``, the
         audio from the detected start on (empty when nothing triggered)."""
         return vad(waveform, self.sample_rate, **self.params)
+
+
+class Convolve(nn.Module):
+    """Direct convolution of two signals along the last dimension
+    (:func:`kaldibridge.functional.convolve`).
+
+    Args:
+        mode: ``"full"``, ``"valid"`` or ``"same"``.
+    """
+
+    def __init__(self, mode: Literal["full", "valid", "same"] = "full") -> None:
+        super().__init__()
+        if mode not in _MODES:
+            raise OptionError(f"Convolve: mode must be one of {_MODES}, got {mode!r}")
+        self.mode = mode
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        """Args: x ``(..., N)``, y ``(..., M)`` (leading dims broadcast). Returns: the
+        convolution, ``(..., N + M - 1)`` for ``"full"``."""
+        return convolve(x, y, self.mode)
+
+
+class FFTConvolve(nn.Module):
+    """FFT convolution of two signals along the last dimension
+    (:func:`kaldibridge.functional.fftconvolve`).
+
+    Args:
+        mode: ``"full"``, ``"valid"`` or ``"same"``.
+    """
+
+    def __init__(self, mode: Literal["full", "valid", "same"] = "full") -> None:
+        super().__init__()
+        if mode not in _MODES:
+            raise OptionError(f"FFTConvolve: mode must be one of {_MODES}, got {mode!r}")
+        self.mode = mode
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        """Args: x ``(..., N)``, y ``(..., M)`` (leading dims broadcast). Returns: the
+        convolution, ``(..., N + M - 1)`` for ``"full"``."""
+        return fftconvolve(x, y, self.mode)
