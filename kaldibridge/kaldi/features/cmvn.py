@@ -669,49 +669,30 @@ def _np_bounds(n: int, o: SlidingWindowCmnOptions) -> tuple[np.ndarray, np.ndarr
     return start, end
 
 
-#: Frames per block of the blocked prefix sums of :func:`_np_prefix_sums`.
-_PREFIX_BLOCK = 16
-
-
 def _np_prefix_sums(x: np.ndarray, name: str, square: bool = False) -> np.ndarray:
     """``(frames + 1, dim)`` float64 prefix sums of ``x`` (or ``x ** 2``): row ``t`` is the
     sum of frames ``0 .. t - 1``. In a reused work buffer; valid until the next call.
 
-    ``np.cumsum(axis=0)`` runs one dependent chain of additions per column, one column
-    after the other. Here the frames are cut into blocks of ``_PREFIX_BLOCK`` and laid
-    out position-major, ``(position, block, dim)``: one contiguous vector addition per
-    position runs the chains of all blocks and columns at once; then each block gets
-    the running total of the blocks before it, and the result is laid out back.
+    ``np.cumsum(axis=0)`` is one dependent chain of additions per column, run one column
+    after the other, so it is bound by the latency of an addition. Viewing each pair of
+    float64 columns as one complex128 column runs two chains per step: the same
+    additions in the same order (the results are identical), in about half the time.
+    An odd number of columns gets a zero column of padding.
     """
     n, dim = x.shape
-    b = _PREFIX_BLOCK
-    nb = n // b
-    buf = scratch.get(name, (n + 1, dim), np.float64)
+    width = dim + dim % 2
+    buf = scratch.get(name, (n + 1, width), np.float64)
     buf[0] = 0.0
-    out = buf[1:]
-    m = nb * b if nb >= 4 else 0
-    if m:
-        t = scratch.get(name + "_t", (b, nb, dim), np.float64)
-        xb = x[:m].reshape(nb, b, dim).transpose(1, 0, 2)
-        if square:
-            np.multiply(xb, xb, out=t, dtype=np.float64)
-        else:
-            np.copyto(t, xb)
-        for k in range(1, b):
-            np.add(t[k - 1], t[k], out=t[k])
-        totals = np.cumsum(t[b - 1], axis=0)  # row j: frames of blocks 0 .. j
-        t[:, 1:] += totals[None, :-1]
-        np.copyto(out[:m].reshape(nb, b, dim), t.transpose(1, 0, 2))
-    if m < n:
-        tail = out[m:]
-        if square:
-            np.multiply(x[m:], x[m:], out=tail, dtype=np.float64)
-        else:
-            tail[...] = x[m:]
-        if m:
-            tail[0] += out[m - 1]
-        np.cumsum(tail, axis=0, out=tail)
-    return buf
+    body = buf[1:]
+    if width != dim:
+        body[:, dim:] = 0.0
+    if square:
+        np.multiply(x, x, out=body[:, :dim], dtype=np.float64)
+    else:
+        body[:, :dim] = x
+    pairs = body.view(np.complex128)
+    np.cumsum(pairs, axis=0, out=pairs)
+    return buf[:, :dim]
 
 
 def _bounds_at(t: int, n: int, o: SlidingWindowCmnOptions) -> tuple[int, int]:
