@@ -337,7 +337,7 @@ _CM_BATCH_ENTRIES = 16  # keeps the lookup table (256 x columns floats) in cache
 _CM_BATCH_BYTES = 1 << 20
 _CM_LOOKAHEAD = 4200  # a key of up to 4096 bytes and the CM header
 _CM_READAHEAD = 1 << 20
-_FM_BATCH_ENTRIES = 4  # plain entries returned per call (saves per-call overhead; more
+_FM_BATCH_ENTRIES = 2  # plain entries returned per call (saves per-call overhead; more
 # arrays alive at once costs more in page faults than it saves)
 
 
