@@ -13,8 +13,12 @@ The extractor follows Ghahremani et al. (ICASSP 2014) as Kaldi implements it:
 4. a Viterbi search over the lag grid picks the pitch track; the transition cost is
    ``penalty_factor * (log(1 + delta_pitch) * (j - i))**2``.
 
-All frames of a chunk are handled at once (NCCF by FFT, resampling as one matrix product);
-the Viterbi recursion loops over frames with each step vectorized over lags.
+All frames of a chunk are handled at once (NCCF by FFT in float64, the lag-grid
+interpolation as one matrix product; the NCCF without ballast is interpolated only at the
+states the traceback picks). The Viterbi recursion is sequential over frames: with numba
+installed it runs as an exact ``O(lags)``-per-frame compiled search, otherwise as one
+dense vectorized ``argmin`` per frame; both give identical backpointers
+(:mod:`kaldibridge.kaldi.features.pitch_viterbi`).
 The online behaviour of Kaldi (``--frames-per-chunk``, ``--simulate-first-pass-online``,
 ``--recompute-frame``, ``--max-frames-latency``, ``--nccf-ballast-online``) is reproduced:
 the energy used for the ballast term is the one known when each chunk arrives, the first
