@@ -295,17 +295,21 @@ class Flanger(Effect):
                     delayed = d0 + (d1 - d0) * frac
                 y[:, ch] = xi[:, ch] * in_gain + delayed * delay_gain
             else:
-                y[:, ch] = torch.from_numpy(self._loop(xi[:, ch].cpu().numpy(), int_d.tolist(), frac.tolist(), blen, in_gain, delay_gain, quad)).to(y)
+                y[:, ch] = torch.from_numpy(self._loop(xi[:, ch].cpu().numpy(), int_d.cpu().numpy(), frac.cpu().numpy(), blen, in_gain, delay_gain, quad)).to(y)
         return st.replace(y / _SCALE, length=st.length)
 
-    def _loop(self, x: np.ndarray, int_d: list[int], frac: list[float], blen: int, in_gain: float, delay_gain: float, quad: bool) -> np.ndarray:
+    def _loop(self, x: np.ndarray, int_d: np.ndarray, frac: np.ndarray, blen: int, in_gain: float, delay_gain: float, quad: bool) -> np.ndarray:
+        """Flanger with feedback on ``(rows, n)`` int32-scaled samples; ``int_d``/``frac``:
+        the ``(n,)`` integer and fractional delays."""
         out = np.empty_like(x)
         fb = self.feedback
         kernel = _flanger_kernel.compiled()
         if kernel is not None:
-            kernel(np.ascontiguousarray(x, dtype=np.float64), np.asarray(int_d, dtype=np.int64),
-                   np.asarray(frac, dtype=np.float64), blen, in_gain, delay_gain, fb, quad, out)
+            kernel(np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(int_d, dtype=np.int64),
+                   np.ascontiguousarray(frac, dtype=np.float64), blen, in_gain, delay_gain, fb, quad, out)
             return out
+        delays = np.asarray(int_d).tolist()
+        fracs = np.asarray(frac).tolist()
         for bi in range(x.shape[0]):
             buf = [0.0] * blen
             pos = 0
@@ -315,10 +319,10 @@ class Flanger(Effect):
             for i, s in enumerate(row):
                 pos = (pos + blen - 1) % blen
                 buf[pos] = s + last * fb
-                k = int_d[i]
+                k = delays[i]
                 d0 = buf[(pos + k) % blen]
                 d1 = buf[(pos + k + 1) % blen]
-                f = frac[i]
+                f = fracs[i]
                 if quad:
                     d2 = buf[(pos + k + 2) % blen] - d0
                     d1 -= d0
