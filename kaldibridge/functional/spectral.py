@@ -17,6 +17,7 @@ from kaldibridge.functional._f32math import cosf, sinf
 
 __all__ = [
     "remove_dc_offset",
+    "frame_means",
     "preemphasis",
     "frame_energy",
     "log_energy",
@@ -34,8 +35,16 @@ FLT_EPSILON = 1.1920928955078125e-07
 FLT_MIN = 1.1754943508222875e-38
 
 
+def frame_means(frames: torch.Tensor) -> torch.Tensor:
+    """Mean of each frame, ``(..., n) -> (..., 1)``: ``sum(x) / n`` with the sum accumulated
+    in float64 and rounded once to the input dtype (as the classic C code's BLAS sum does, so
+    float32 results match it), then divided in the input dtype."""
+    n = frames.shape[-1]
+    return frames.sum(dim=-1, keepdim=True, dtype=torch.float64).to(frames.dtype) / n
+
+
 def remove_dc_offset(frames: torch.Tensor) -> torch.Tensor:
-    """Subtract each frame's mean: ``x - sum(x) / n``.
+    """Subtract each frame's mean (:func:`frame_means`): ``x - sum(x) / n``.
 
     Args:
         frames: ``(..., n)``.
@@ -43,8 +52,7 @@ def remove_dc_offset(frames: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(..., n)``, a new tensor.
     """
-    n = frames.shape[-1]
-    return frames - frames.sum(dim=-1, keepdim=True) / n
+    return frames - frame_means(frames)
 
 
 def preemphasis(frames: torch.Tensor, coeff: float) -> torch.Tensor:

@@ -43,6 +43,7 @@ from kaldibridge.functional.framing import frame_indices, frame_signal, num_fram
 from kaldibridge.functional.srfft import fft_tables, split_radix_fft_planar
 from kaldibridge.functional.spectral import (
     FLT_EPSILON,
+    frame_means,
     frames_to_planes,
     half_complex_power_planar,
     half_complex_rfft,
@@ -380,7 +381,7 @@ class FeatureComputer:
         buf = frames.new_zeros((count, fo.padded_window_size))
         x = buf[:, :n]
         if fo.remove_dc_offset:
-            torch.sub(frames, frames.sum(dim=-1, keepdim=True) / n, out=x)
+            torch.sub(frames, frame_means(frames), out=x)
         else:
             x.copy_(frames)
         kind = self.energy_kind()
@@ -453,7 +454,10 @@ class FeatureComputer:
         plan = self._column_plan(consts)
         fr = frames.detach().numpy()
         count = fr.shape[0]
-        means = (frames.sum(dim=-1) / fr.shape[1]).numpy() if fo.remove_dc_offset else None
+        means = None
+        if fo.remove_dc_offset:  # as remove_dc_offset: sum in float64, rounded once
+            means = fr.sum(axis=1, dtype=np.float64).astype(np.float32)
+            means /= np.float32(fr.shape[1])
         n_fft = fo.padded_window_size
         half = n_fft // 2
         kind = self.energy_kind()
