@@ -135,3 +135,32 @@ def test_non_contiguous_and_double_inputs_give_the_same_results() -> None:
         want = fn(dense)
         np.testing.assert_array_equal(fn(view), want)
         np.testing.assert_array_equal(fn(dense.astype(np.float64)), want)
+
+
+def test_apply_cmvn_memo_keeps_results_and_repeats_floor_warnings(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from kaldibridge.kaldi.features.cmvn import apply_cmvn
+
+    rng = np.random.default_rng(13)
+    x = (rng.standard_normal((50, 3)) * 2 + 1).astype(np.float32)
+    s1 = np.array([[10.0, 20.0, -5.0, 10.0], [40.0, 90.0, 12.0, 0.0]])
+    s2 = np.array([[30.0, -3.0, 6.0, 12.0], [200.0, 50.0, 9.0, 0.0]])
+
+    def expected(s: np.ndarray) -> np.ndarray:
+        # Kaldi's ApplyCmvn, written out: float32 scale and offset from double stats
+        count = s[0, -1]
+        mean = s[0, :-1] / count
+        var = np.maximum(s[1, :-1] / count - mean * mean, 1e-20)
+        scale = 1.0 / np.sqrt(var)
+        y = x * scale.astype(np.float32)
+        return y + (-(mean * scale)).astype(np.float32)
+
+    for s in (s1, s2, s1, s2, s1):
+        np.testing.assert_array_equal(apply_cmvn(x, s, True), expected(s))
+    flat = np.array([[10.0, 20.0, 30.0, 10.0], [10.0, 90.0, 90.0, 0.0]])  # dim 0 and 2: variance 0
+    with caplog.at_level(logging.WARNING, logger="kaldibridge"):
+        apply_cmvn(x, flat, True)
+        apply_cmvn(x, flat, True)
+    floors = [r for r in caplog.records if "Flooring cepstral variance" in r.getMessage()]
+    assert len(floors) == 4

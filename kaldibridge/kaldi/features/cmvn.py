@@ -340,7 +340,7 @@ def apply_cmvn(
         and not s.requires_grad
     ):
         # one utterance with stats on the CPU: the (dim,)-sized arithmetic in numpy
-        scale, offset = _np_scale_offset(s.numpy().astype(np.float64, copy=False), norm_vars)
+        scale, offset, _ = _np_scale_offset(s.numpy().astype(np.float64, copy=False), norm_vars)
         off = torch.from_numpy(offset).to(x.device)
         if scale is None:
             return _back(x + off, was_numpy)
@@ -618,9 +618,10 @@ def _per_column(x: np.ndarray, scale: np.ndarray | None, offset: np.ndarray) -> 
     return out
 
 
-def _np_scale_offset(s: np.ndarray, norm_vars: bool) -> tuple[np.ndarray | None, np.ndarray]:
-    """float32 ``(scale, offset)`` of forward CMVN from ``(2, dim + 1)`` float64 stats
-    (``scale`` is None without ``norm_vars``), computed as Kaldi's ``ApplyCmvn`` does."""
+def _np_scale_offset(s: np.ndarray, norm_vars: bool) -> tuple[np.ndarray | None, np.ndarray, bool]:
+    """float32 ``(scale, offset, floored)`` of forward CMVN from ``(2, dim + 1)`` float64
+    stats (``scale`` is None without ``norm_vars``; ``floored``: a variance was floored,
+    with Kaldi's warning), computed as Kaldi's ``ApplyCmvn`` does."""
     dim = s.shape[1] - 1
     count = float(s[0, dim])
     if count < 1.0:
@@ -628,12 +629,13 @@ def _np_scale_offset(s: np.ndarray, norm_vars: bool) -> tuple[np.ndarray | None,
     if not norm_vars:
         # Kaldi: offset = float(-1 / count) * mean_stats, in double, rounded to float
         alpha = float(np.float32(-1.0 / count))
-        return None, (s[0, :dim] * alpha).astype(np.float32)
+        return None, (s[0, :dim] * alpha).astype(np.float32), False
     inv = 1.0 / count
     mean = s[0, :dim] * inv
     var = s[1, :dim] * inv
     var -= mean * mean
-    if not var.min() >= CMVN_VAR_FLOOR:  # also catches NaN
+    floored = not var.min() >= CMVN_VAR_FLOOR  # also catches NaN
+    if floored:
         for v in var[~(var >= CMVN_VAR_FLOOR)].tolist():
             _log.warning("Flooring cepstral variance from %g to %g", v, CMVN_VAR_FLOOR)
         var = np.maximum(var, CMVN_VAR_FLOOR)
@@ -642,12 +644,31 @@ def _np_scale_offset(s: np.ndarray, norm_vars: bool) -> tuple[np.ndarray | None,
     scale = np.sqrt(var)
     np.divide(1.0, scale, out=scale)
     mean *= scale
-    return scale.astype(np.float32), (-mean).astype(np.float32)
+    return scale.astype(np.float32), (-mean).astype(np.float32), floored
+
+
+#: Recently derived ``(scale, offset)`` pairs by stats bytes (see :func:`_np_apply_cmvn_2d`).
+_SCALE_OFFSET_MEMO: dict[tuple[bytes, bool], tuple[np.ndarray | None, np.ndarray]] = {}
+_MEMO_SIZE = 256
 
 
 def _np_apply_cmvn_2d(x: np.ndarray, s: np.ndarray, norm_vars: bool) -> np.ndarray:
-    """The common case (one utterance, full stats, forward) with few small operations."""
-    scale, offset = _np_scale_offset(s, norm_vars)
+    """The common case (one utterance, full stats, forward) with few small operations.
+
+    Per-speaker and global stats normalize many utterances in a row, so the scale and
+    offset derived from a stats matrix are kept for the next call with the same bytes
+    (except when the variance was floored, so that Kaldi's warning repeats per call).
+    """
+    key = (s.tobytes(), norm_vars)
+    memo = _SCALE_OFFSET_MEMO.get(key)
+    if memo is None:
+        scale, offset, floored = _np_scale_offset(s, norm_vars)
+        if not floored:
+            if len(_SCALE_OFFSET_MEMO) >= _MEMO_SIZE:
+                _SCALE_OFFSET_MEMO.clear()
+            _SCALE_OFFSET_MEMO[key] = (scale, offset)
+    else:
+        scale, offset = memo
     return _per_column(x, scale, offset)
 
 
