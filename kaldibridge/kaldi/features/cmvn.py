@@ -578,7 +578,12 @@ def _np_apply_cmvn(x: np.ndarray, s: np.ndarray, norm_vars: bool, reverse: bool)
 _WIDE_ROW = 1024
 
 
-def _per_column(x: np.ndarray, scale: np.ndarray | None, offset: np.ndarray) -> np.ndarray:
+def _per_column(
+    x: np.ndarray,
+    scale: np.ndarray | None,
+    offset: np.ndarray,
+    tiles: tuple[np.ndarray | None, np.ndarray] | None = None,
+) -> np.ndarray:
     """``x * scale + offset`` per column (``scale=None``: ``x + offset``), float32.
 
     Each operation is rounded to float32, in Kaldi's order (``MulColsVec`` then
@@ -589,6 +594,7 @@ def _per_column(x: np.ndarray, scale: np.ndarray | None, offset: np.ndarray) -> 
     Args:
         x: ``(frames, dim)`` float32.
         scale, offset: float32 ``(dim,)``.
+        tiles: ``_tiles(scale, offset)`` when already made.
 
     Returns:
         A new ``(frames, dim)`` float32 array.
@@ -599,16 +605,14 @@ def _per_column(x: np.ndarray, scale: np.ndarray | None, offset: np.ndarray) -> 
     k = _WIDE_ROW // dim if dim else 0
     m = n - n % k if k > 1 else 0
     if m:
+        scale_tile, offset_tile = tiles if tiles is not None else _tiles(scale, offset)
         xw = x[:m].reshape(-1, k * dim)
         ow = out[:m].reshape(-1, k * dim)
-        tile = np.empty((2, k, dim), dtype=np.float32)
-        tile[0] = offset
-        if scale is None:
-            np.add(xw, tile[0].reshape(-1), out=ow)
+        if scale_tile is None:
+            np.add(xw, offset_tile, out=ow)
         else:
-            tile[1] = scale
-            np.multiply(xw, tile[1].reshape(-1), out=ow)
-            np.add(ow, tile[0].reshape(-1), out=ow)
+            np.multiply(xw, scale_tile, out=ow)
+            np.add(ow, offset_tile, out=ow)
     if m < n:
         if scale is None:
             np.add(x[m:], offset, out=out[m:])
@@ -616,6 +620,18 @@ def _per_column(x: np.ndarray, scale: np.ndarray | None, offset: np.ndarray) -> 
             np.multiply(x[m:], scale, out=out[m:])
             np.add(out[m:], offset, out=out[m:])
     return out
+
+
+def _tiles(scale: np.ndarray | None, offset: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """``scale`` and ``offset`` repeated for one wide row of :func:`_per_column`."""
+    dim = offset.shape[0]
+    k = max(_WIDE_ROW // dim, 1)
+    tile = np.empty((2, k, dim), dtype=np.float32)
+    tile[0] = offset
+    if scale is None:
+        return None, tile[0].reshape(-1)
+    tile[1] = scale
+    return tile[1].reshape(-1), tile[0].reshape(-1)
 
 
 def _np_scale_offset(s: np.ndarray, norm_vars: bool) -> tuple[np.ndarray | None, np.ndarray, bool]:
@@ -647,8 +663,8 @@ def _np_scale_offset(s: np.ndarray, norm_vars: bool) -> tuple[np.ndarray | None,
     return scale.astype(np.float32), (-mean).astype(np.float32), floored
 
 
-#: Recently derived ``(scale, offset)`` pairs by stats bytes (see :func:`_np_apply_cmvn_2d`).
-_SCALE_OFFSET_MEMO: dict[tuple[bytes, bool], tuple[np.ndarray | None, np.ndarray]] = {}
+#: Recently derived ``(scale, offset, tiles)`` by stats bytes (see :func:`_np_apply_cmvn_2d`).
+_SCALE_OFFSET_MEMO: dict[tuple[bytes, bool], tuple[Any, ...]] = {}
 _MEMO_SIZE = 256
 
 
@@ -663,13 +679,14 @@ def _np_apply_cmvn_2d(x: np.ndarray, s: np.ndarray, norm_vars: bool) -> np.ndarr
     memo = _SCALE_OFFSET_MEMO.get(key)
     if memo is None:
         scale, offset, floored = _np_scale_offset(s, norm_vars)
+        tiles = _tiles(scale, offset)
         if not floored:
             if len(_SCALE_OFFSET_MEMO) >= _MEMO_SIZE:
                 _SCALE_OFFSET_MEMO.clear()
-            _SCALE_OFFSET_MEMO[key] = (scale, offset)
+            _SCALE_OFFSET_MEMO[key] = (scale, offset, tiles)
     else:
-        scale, offset = memo
-    return _per_column(x, scale, offset)
+        scale, offset, tiles = memo
+    return _per_column(x, scale, offset, tiles)
 
 
 def _np_bounds(n: int, o: SlidingWindowCmnOptions) -> tuple[np.ndarray, np.ndarray]:
