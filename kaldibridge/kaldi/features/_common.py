@@ -57,7 +57,7 @@ from kaldibridge.functional.window import WINDOW_TYPES, window_function
 from kaldibridge.kaldi.features.frame_options import FrameExtractionOptions, f32
 from kaldibridge.kaldi.options import OptionGroup
 
-__all__ = ["FeatureComputer", "fmt_float", "check_frame_options", "resample_to_config"]
+__all__ = ["FeatureComputer", "fmt_float", "check_frame_options", "resample_to_config", "log_floor", "mel_blocks"]
 
 Consts = dict[str, torch.Tensor]
 
@@ -106,8 +106,9 @@ def _workspace(shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
     return out
 
 
-def _log_floor(x: torch.Tensor, floor: float) -> torch.Tensor:
-    """``log(max(x, floor))``, in place when ``x`` is a fresh tensor outside autograd."""
+def log_floor(x: torch.Tensor, floor: float) -> torch.Tensor:
+    """``log(max(x, floor))``, computed in place in ``x`` unless ``x`` requires grad (pass
+    only tensors the caller owns)."""
     if x.requires_grad:
         return torch.log(torch.clamp_min(x, floor))
     return torch.clamp_min_(x, floor).log_()
@@ -244,7 +245,8 @@ class FeatureComputer:
 
     def finish(self, stage: torch.Tensor, log_energy: torch.Tensor | None) -> torch.Tensor:
         """Feature rows from the output of :attr:`column_stage` ``(frames, dim)`` and the
-        floored frame log energy ``(frames,)`` (see :meth:`energy_kind`)."""
+        floored frame log energy ``(frames,)`` (see :meth:`energy_kind`). ``stage`` is
+        consumed: it may be overwritten in place."""
         raise NotImplementedError
 
     def _check(self) -> None:
@@ -387,7 +389,7 @@ class FeatureComputer:
         kind = self.energy_kind()
         log_e = None
         if kind == "raw":
-            log_e = _log_floor(torch.linalg.vecdot(x, x), FLT_EPSILON)
+            log_e = log_floor(torch.linalg.vecdot(x, x), FLT_EPSILON)
         c = f32(fo.preemphasis_coefficient)
         if c != 0.0 and n > 1:
             prev = x[:, :-1] * c  # from the frame before any update
@@ -395,7 +397,7 @@ class FeatureComputer:
             x[:, 0] -= prev[:, 0]
         x *= consts["window"]
         if kind == "windowed":
-            log_e = _log_floor(torch.linalg.vecdot(x, x), FLT_EPSILON)
+            log_e = log_floor(torch.linalg.vecdot(x, x), FLT_EPSILON)
         z = torch.fft.rfft(buf)
         spec = z.real.square()
         spec += z.imag.square()
@@ -492,7 +494,7 @@ class FeatureComputer:
             out[j : j + c] = mel.numpy().T
         log_e = None
         if energy is not None:
-            log_e = _log_floor(torch.from_numpy(energy), FLT_EPSILON)
+            log_e = log_floor(torch.from_numpy(energy), FLT_EPSILON)
         return self.finish(torch.from_numpy(out), log_e)
 
     def compute_padded(

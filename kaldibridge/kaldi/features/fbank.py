@@ -15,8 +15,8 @@ from kaldibridge.functional.spectral import FLT_EPSILON
 from kaldibridge.kaldi.features._common import (
     Consts,
     FeatureComputer,
-    _log_floor,
     energy_floor_log,
+    log_floor,
     power_spectrum,
     run_batch,
 )
@@ -83,7 +83,7 @@ class FbankComputer(FeatureComputer):
 
     def finish(self, stage: torch.Tensor, log_energy: torch.Tensor | None) -> torch.Tensor:
         o = self.opts
-        mel = _log_floor(stage, FLT_EPSILON) if o.use_log_fbank else stage
+        mel = log_floor(stage, FLT_EPSILON) if o.use_log_fbank else stage
         if not o.use_energy:
             return mel
         if log_energy is None:

@@ -18,8 +18,8 @@ from kaldibridge.functional.spectral import FLT_EPSILON
 from kaldibridge.kaldi.features._common import (
     Consts,
     FeatureComputer,
-    _log_floor,
     energy_floor_log,
+    log_floor,
     power_spectrum,
     run_batch,
 )
@@ -104,7 +104,7 @@ class MfccComputer(FeatureComputer):
 
     def _cepstra(self, mel: torch.Tensor, energy: torch.Tensor | None, consts: Consts) -> torch.Tensor:
         o = self.opts
-        feats = torch.matmul(_log_floor(mel, FLT_EPSILON), consts["dct_t"])
+        feats = torch.matmul(log_floor(mel, FLT_EPSILON), consts["dct_t"])
         if "lifter" in consts:
             feats = feats * consts["lifter"]
         if o.use_energy:

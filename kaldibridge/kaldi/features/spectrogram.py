@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import torch
 
 from kaldibridge.functional.spectral import FLT_EPSILON
-from kaldibridge.kaldi.features._common import Consts, FeatureComputer, _log_floor, energy_floor_log, rfft, run_batch
+from kaldibridge.kaldi.features._common import Consts, FeatureComputer, energy_floor_log, log_floor, rfft, run_batch
 from kaldibridge.kaldi.features.fbank import _cached_computer, _FeatureModule
 from kaldibridge.kaldi.features.frame_options import FrameExtractionOptions
 from kaldibridge.kaldi.options import OptionGroup, group, option
@@ -70,7 +70,7 @@ class SpectrogramComputer(FeatureComputer):
     def finish(self, stage: torch.Tensor, log_energy: torch.Tensor | None) -> torch.Tensor:
         if log_energy is None:
             raise ValueError("the spectrogram needs the frame log energy")
-        logp = _log_floor(stage, FLT_EPSILON)
+        logp = log_floor(stage, FLT_EPSILON)
         floor = energy_floor_log(self.opts.energy_floor)
         if floor is not None:
             log_energy = torch.clamp_min(log_energy, floor)
