@@ -64,8 +64,7 @@ CASES = [
 @pytest.mark.parametrize("cls, kw", CASES)
 def test_columns_match_frame_major_path(cls, kw) -> None:
     computer = cls(dither=0.0, **kw)
-    # 3.3 s: a full chunk of frames and a shorter last one
-    wave = _speechy(3.3 * 16000 / computer.frame_opts.sample_frequency, seed=len(kw))
+    wave = _speechy(1.5 * 16000 / computer.frame_opts.sample_frequency, seed=len(kw))
     consts = computer.consts(torch.float32, "cpu")
     assert computer._columns_ok(frame_signal(wave[:1000], 400, 160))
     got = computer.compute_utterance(wave, consts)
@@ -209,3 +208,14 @@ def test_columns_with_vtln_warp() -> None:
         got = computer.compute_utterance(wave, vtln_warp=warp)
         torch.testing.assert_close(got, computer.compute_frames(x, raw, consts), rtol=2e-6, atol=2e-5)
     assert not torch.allclose(computer.compute_utterance(wave, vtln_warp=0.85), computer.compute_utterance(wave))
+
+
+def test_columns_several_chunks() -> None:
+    """More frames than one chunk (1024): equal chunks, the last one shorter by one."""
+    computer = FbankComputer(dither=0.0, use_energy=True)
+    wave = _speechy(11.0, seed=9)  # 1098 frames: chunks of 549 and 549
+    got = computer.compute_utterance(wave)
+    assert got.shape[0] == 1098
+    torch.testing.assert_close(got, _reference(computer, wave), rtol=2e-6, atol=2e-5)
+    odd = computer.compute_utterance(wave[:-160])  # 1097 frames: 549 and 548
+    torch.testing.assert_close(odd, got[:-1], rtol=2e-6, atol=2e-5)
