@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from kaldibridge.functional._compile import constant_result
+
 __all__ = [
     "delta_filters",
     "add_deltas",
@@ -56,7 +58,7 @@ def _delta_filters_cached(order: int, window: int) -> tuple[np.ndarray, ...]:
     return tuple(filters)
 
 
-@torch.compiler.assume_constant_result
+@constant_result
 def _delta_taps(order: int, window: int) -> tuple[tuple[tuple[int, float], ...], ...]:
     """Per order ``i >= 1``: the nonzero taps ``(offset from -order * window, weight)``
     (a constant for ``torch.compile``)."""

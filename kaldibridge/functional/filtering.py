@@ -22,6 +22,7 @@ from typing import Literal
 import torch
 
 from kaldibridge.errors import OptionError
+from kaldibridge.functional._compile import is_compiling as _is_compiling
 
 __all__ = [
     "lfilter",
@@ -49,14 +50,6 @@ WidthType = Literal["h", "k", "o", "q", "s", "b"]
 ``q`` quality factor, ``s`` shelf slope, ``b`` band-width in Hz without pre-warping."""
 
 _BLOCK = 64
-
-
-def _is_compiling() -> bool:
-    """Whether dynamo / ``torch.export`` is tracing (``torch.compiler.is_compiling`` from torch 2.3)."""
-    probe = getattr(torch.compiler, "is_compiling", None)
-    if probe is None:  # pragma: no cover - older torch
-        return bool(torch._dynamo.is_compiling())
-    return bool(probe())
 
 
 Coeffs = torch.Tensor | list[float] | tuple[float, ...] | list[list[float]]

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from kaldibridge.errors import OptionError
+from kaldibridge.functional._compile import constant_result
 
 __all__ = ["add_noise", "preemphasis", "deemphasis", "fade_curve"]
 
@@ -56,14 +57,10 @@ def _impulse_response_values(b: tuple[float, ...], a: tuple[float, ...], n: int)
     return tuple(h)
 
 
+@constant_result
 def _constant_impulse_response(b: tuple[float, ...], a: tuple[float, ...], n: int) -> tuple[float, ...]:
     """The cached response, marked constant for torch.compile (dynamo does not re-trace it)."""
     return _impulse_response_values(b, a, n)
-
-
-# What ``torch.compiler.assume_constant_result`` does, without its import of torch._dynamo
-# (about 2 s, paid by every command-line tool that imports kaldibridge.functional).
-_constant_impulse_response._dynamo_marked_constant = True  # type: ignore[attr-defined]
 
 
 def _impulse_response(b: Sequence[float], a: Sequence[float], n: int, device: torch.device) -> Tensor:

@@ -33,6 +33,7 @@ from torch import Tensor
 
 from kaldibridge._jit import jit_kernel
 from kaldibridge.errors import OptionError
+from kaldibridge.functional._compile import constant_result, is_compiling as _is_compiling
 
 __all__ = ["phaser", "flanger", "wave_table"]
 
@@ -178,7 +179,7 @@ def phaser(
 _BLOCK_CACHE: dict[tuple[object, ...], tuple[int, ...]] = {}
 
 
-@torch.compiler.assume_constant_result
+@constant_result
 def _block_ends(
     sample_rate: int, low: float, high: float, lfo_len: int, sine: bool, offset: int, n: int
 ) -> tuple[int, ...]:
@@ -331,11 +332,6 @@ def _use_kernel(x: Tensor) -> bool:
     if x.device.type != "cpu" or (torch.is_grad_enabled() and x.requires_grad) or _is_compiling():
         return False
     return _flanger_kernel.compiled() is not None
-
-
-def _is_compiling() -> bool:
-    probe = getattr(torch.compiler, "is_compiling", None)
-    return bool(probe()) if probe is not None else bool(torch._dynamo.is_compiling())
 
 
 @jit_kernel

@@ -26,16 +26,12 @@ import torch
 from torch import Tensor
 
 from kaldibridge.errors import OptionError
+from kaldibridge.functional._compile import is_compiling as _is_compiling
 
 __all__ = ["vad", "vad_start"]
 
 _FIRST_CHUNK = 16  # measures whose FFTs are taken together; doubles up to _MAX_CHUNK
 _MAX_CHUNK = 256
-
-
-def _is_compiling() -> bool:
-    probe = getattr(torch.compiler, "is_compiling", None)
-    return bool(probe()) if probe is not None else bool(torch._dynamo.is_compiling())
 
 
 def _hann(n: int, device: torch.device) -> Tensor:
