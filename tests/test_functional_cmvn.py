@@ -127,3 +127,15 @@ def test_gpu_equals_cpu() -> None:
     cpu = sliding_window_cmn(x, 50, 10, False, True, lengths=lengths)
     gpu = sliding_window_cmn(x.cuda(), 50, 10, False, True, lengths=lengths.cuda())
     torch.testing.assert_close(gpu.cpu(), cpu, rtol=1e-5, atol=1e-5)
+
+
+def test_bounds_of_one_length_equal_the_batched_bounds() -> None:
+    from kaldibridge.functional.cmvn import sliding_window_bounds
+
+    for n in (1, 5, 49, 50, 51, 99, 300, 301, 700):
+        for window, min_window, center in ((300, 50, False), (300, 50, True), (10, 100, False), (7, 3, True)):
+            start, end = sliding_window_bounds(n, window, min_window, center)
+            bstart, bend = sliding_window_bounds(torch.tensor([n, n + 3]), window, min_window, center, max_frames=n)
+            assert start.dtype == torch.int64 and start.shape == (n,)
+            assert torch.equal(start, bstart[0]) and torch.equal(end, bend[0]), (n, window, min_window, center)
+            assert bool(((end - start) >= 1).all())

@@ -14,6 +14,7 @@ differentiable).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -45,12 +46,13 @@ def sliding_window_bounds(
         ``(start, end)``, int64 tensors ``(max_frames,)`` for an int length or
         ``(batch, max_frames)`` for a tensor of lengths.
     """
-    if isinstance(num_frames, Tensor):
-        n = num_frames.to(device=device, dtype=torch.int64).unsqueeze(-1)
-        size = int(num_frames.max()) if max_frames is None else max_frames
-    else:
-        n = torch.tensor(int(num_frames), dtype=torch.int64, device=device)
+    if not isinstance(num_frames, Tensor):
+        # one length: a few numpy operations on small index arrays cost less than torch's
         size = int(num_frames) if max_frames is None else max_frames
+        start_np, end_np = _bounds_np(int(num_frames), size, cmn_window, min_cmn_window, center)
+        return torch.from_numpy(start_np).to(device), torch.from_numpy(end_np).to(device)
+    n = num_frames.to(device=device, dtype=torch.int64).unsqueeze(-1)
+    size = int(num_frames.max()) if max_frames is None else max_frames
     t = torch.arange(size, dtype=torch.int64, device=device)
     if center:
         start = t - cmn_window // 2
@@ -67,6 +69,28 @@ def sliding_window_bounds(
     over = (end - n).clamp(min=0)
     start = (start - over).clamp(min=0)
     end = torch.minimum(end, n)
+    return start, end
+
+
+def _bounds_np(
+    n: int, size: int, cmn_window: int, min_cmn_window: int, center: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sliding_window_bounds` of one length, with numpy (int64 ``(size,)`` each)."""
+    t = np.arange(size, dtype=np.int64)
+    if center:
+        start = t - cmn_window // 2
+        end = start + cmn_window
+    else:
+        start = t - cmn_window
+        end = t + 1
+    end = np.where(start < 0, end - start, end)
+    np.maximum(start, 0, out=start)
+    if not center:
+        end = np.where(end > t, np.maximum(t + 1, min_cmn_window), end)
+    over = np.maximum(end - n, 0)
+    start -= over
+    np.maximum(start, 0, out=start)
+    np.minimum(end, n, out=end)
     return start, end
 
 
