@@ -20,6 +20,12 @@ Peers that are not installed are reported as "not installed" (they are benchmark
 GPU figure. Usage: ``python benchmarks/bench_features.py [--hours 1.0] [--skip-cli] [--clock cpu]``.
 ``--clock cpu`` measures CPU time (this process's for the library, the child's user + system
 time for the CLI) instead of wall-clock time: steadier on a machine shared with other work.
+
+On a machine loaded by other processes the 2-thread figures mostly measure OpenMP
+spin-waiting: torch's idle worker thread spins after each parallel op and competes with
+the numpy work of the exact FFT path (measured on a loaded 2-core box: 327x real time,
+1500x with ``OMP_WAIT_POLICY=PASSIVE`` in the environment). Compare 2-thread rows only
+from a quiet machine.
 """
 
 from __future__ import annotations
