@@ -48,6 +48,8 @@ TORCHAUDIO_FUNCTIONAL = {
     "flanger": "waveform sample_rate delay depth regen width speed phase modulation interpolation",
     "vad": "waveform sample_rate " + _VAD_PARAMS,
     "biquad": "waveform b0 b1 b2 a0 a1 a2",
+    "lfilter": "waveform a_coeffs b_coeffs clamp batching",
+    "filtfilt": "waveform a_coeffs b_coeffs clamp",
     "allpass_biquad": "waveform sample_rate central_freq Q",
     "band_biquad": "waveform sample_rate central_freq Q noise",
     "bandpass_biquad": "waveform sample_rate central_freq Q const_skirt_gain",

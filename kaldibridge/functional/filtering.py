@@ -11,7 +11,8 @@ and runs on any device.
 
 The biquad designers return ``(b, a)`` coefficient pairs computed exactly as SoX's
 ``biquads.c`` does (Robert Bristow-Johnson's cookbook formulas, in float64), so
-``lfilter(x, *lowpass_coeffs(...))`` reproduces the ``sox`` effect of the same name.
+``b, a = biquad_coeffs(...)`` then ``lfilter(x, a, b, clamp=False)`` reproduces the ``sox``
+effect of the same name.
 """
 
 from __future__ import annotations
@@ -155,10 +156,9 @@ def _check_leading_coeff(a: Coeffs, aa: torch.Tensor) -> None:
 
 def lfilter(
     waveform: torch.Tensor,
-    b: Coeffs,
-    a: Coeffs,
-    *,
-    clamp: bool = False,
+    a_coeffs: Coeffs,
+    b_coeffs: Coeffs,
+    clamp: bool = True,
     batching: bool = True,
 ) -> torch.Tensor:
     """Filter along the last dimension with the transfer function ``B(z) / A(z)``.
@@ -166,14 +166,18 @@ def lfilter(
     Computes ``a[0] y[n] = sum_k b[k] x[n-k] - sum_{k>=1} a[k] y[n-k]`` with zero initial
     state (SoX's and scipy's ``lfilter`` convention). Computed in float64.
 
+    The argument order is torchaudio's (denominator first, ``clamp`` on by default); note
+    that scipy's ``lfilter(b, a, x)`` takes the numerator first.
+
     Args:
         waveform: ``(..., time)`` real tensor (``(..., num_filters, time)`` for a bank of
             filters with ``batching=True``).
-        b: numerator coefficients: 1-D, or 2-D ``(num_filters, taps)`` for a bank of
-            filters (list or tensor, may require grad).
-        a: denominator coefficients, 1-D or 2-D like ``b``, ``a[..., 0] != 0``. When one of
-            ``a`` and ``b`` is 2-D and the other 1-D, the 1-D one is shared by all filters.
-        clamp: clamp the output to [-1, 1].
+        a_coeffs: denominator coefficients ``a``: 1-D, or 2-D ``(num_filters, taps)`` for a
+            bank of filters (list or tensor, may require grad); ``a[..., 0] != 0``.
+        b_coeffs: numerator coefficients ``b``, 1-D or 2-D like ``a_coeffs``. When one of
+            them is 2-D and the other 1-D, the 1-D one is shared by all filters.
+        clamp: clamp the output to [-1, 1] (torchaudio's default); pass ``False`` for
+            signals that are not audio in [-1, 1].
         batching: with a bank of filters, filter row ``f`` of ``waveform[..., f, :]`` with
             filter ``f`` (``True``), or apply every filter to the whole ``waveform`` and
             return ``(..., num_filters, time)`` (``False``).
@@ -187,10 +191,10 @@ def lfilter(
             sizes or not matching ``waveform``'s dim -2, or ``a[0] == 0``.
 
     Differences:
-        torchaudio's order is ``lfilter(waveform, a_coeffs, b_coeffs, clamp=True)``;
-        here it is ``(waveform, b, a)`` as in scipy, ``clamp`` is off by default, and
-        ``a`` and ``b`` may have different lengths.
+        torchaudio requires ``a_coeffs`` and ``b_coeffs`` of the same length; here they may
+        differ.
     """
+    a, b = a_coeffs, b_coeffs
     x = waveform.to(torch.float64)
     bb = _as_coeffs(b, x)
     aa = _as_coeffs(a, x)
@@ -225,10 +229,10 @@ def lfilter(
 
 def filtfilt(
     waveform: torch.Tensor,
-    b: Coeffs,
-    a: Coeffs,
+    a_coeffs: Coeffs,
+    b_coeffs: Coeffs,
+    clamp: bool = True,
     *,
-    clamp: bool = False,
     batching: bool = True,
 ) -> torch.Tensor:
     """Zero-phase filtering: :func:`lfilter` forwards, then backwards (torchaudio's rule,
@@ -236,16 +240,16 @@ def filtfilt(
 
     Args:
         waveform: ``(..., time)`` tensor.
-        b: numerator coefficients (see :func:`lfilter`).
-        a: denominator coefficients.
-        clamp: clamp the final output to [-1, 1].
+        a_coeffs: denominator coefficients (see :func:`lfilter`; torchaudio's order).
+        b_coeffs: numerator coefficients.
+        clamp: clamp the final output to [-1, 1] (torchaudio's default).
         batching: see :func:`lfilter` (only used with a bank of filters).
 
     Returns:
         ``(..., time)`` tensor (``(..., num_filters, time)`` for a bank of filters).
     """
-    fwd = lfilter(waveform, b, a, batching=batching)
-    back = lfilter(fwd.flip(-1), b, a).flip(-1)
+    fwd = lfilter(waveform, a_coeffs, b_coeffs, clamp=False, batching=batching)
+    back = lfilter(fwd.flip(-1), a_coeffs, b_coeffs, clamp=False).flip(-1)
     return back.clamp(-1.0, 1.0) if clamp else back
 
 
@@ -261,7 +265,7 @@ def biquad(
     Returns:
         ``(..., time)`` tensor.
     """
-    return lfilter(waveform, [b0, b1, b2], [a0, a1, a2])
+    return lfilter(waveform, [a0, a1, a2], [b0, b1, b2], clamp=False)
 
 
 # --------------------------------------------------------------------------------------
@@ -394,7 +398,8 @@ def biquad_coeffs(
 
 
 def _run(waveform: torch.Tensor, coeffs: tuple[list[float], list[float]]) -> torch.Tensor:
-    return lfilter(waveform, *coeffs)
+    b, a = coeffs
+    return lfilter(waveform, a, b, clamp=False)
 
 
 def lowpass_biquad(waveform: torch.Tensor, sample_rate: float, cutoff_freq: float, Q: float = 0.7071067811865476) -> torch.Tensor:  # noqa: N803

@@ -301,8 +301,8 @@ class MCompand(Effect):
         for pairs, transfer, init, top in self.bands:
             if top:
                 bl, bh, a = _crossover(rate, top)
-                low = torch.round(lfilter(rem, bl, a))
-                high = torch.round(lfilter(rem, bh, a))
+                low = torch.round(lfilter(rem, a, bl, clamp=False))
+                high = torch.round(lfilter(rem, a, bh, clamp=False))
                 clipped += int(((low > _MAX) | (low < -_SCALE)).sum() + ((high > _MAX) | (high < -_SCALE)).sum())
                 band_in, rem = low.clamp(-_SCALE, _MAX), high.clamp(-_SCALE, _MAX)
             else:

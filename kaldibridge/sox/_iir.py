@@ -61,7 +61,7 @@ def iir_filter(x: torch.Tensor, b: Sequence[float], a: Sequence[float]) -> torch
     if x.device.type == "cpu" and not x.requires_grad and len(b) <= 3 and len(a) <= 3 and float(a[0]) != 0.0:
         kernel = _biquad_kernel.compiled()
     if kernel is None:
-        return lfilter(x, list(b), list(a)).to(torch.float64)
+        return lfilter(x, list(a), list(b), clamp=False).to(torch.float64)
     a0 = float(a[0])
     bb = [float(v) / a0 for v in b] + [0.0] * (3 - len(b))
     aa = [float(v) / a0 for v in a] + [0.0] * (3 - len(a))

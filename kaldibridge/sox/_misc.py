@@ -109,7 +109,7 @@ class Overdrive(Effect):
         d0 = st.x
         d = d0 * self.gain + self.colour
         shaped = torch.where(d < -1, torch.full_like(d, -2.0 / 3), torch.where(d > 1, torch.full_like(d, 2.0 / 3), d - d * d * d * (1.0 / 3)))
-        last_out = lfilter(shaped, [1.0, -1.0], [1.0, -0.995])
+        last_out = lfilter(shaped, [1.0, -0.995], [1.0, -1.0], clamp=False)
         return st.replace(d0 * 0.5 + last_out * 0.75, length=st.length)
 
 
@@ -136,5 +136,5 @@ class Earwax(Effect):
         inter = (st.x * _SCALE).transpose(1, 2).reshape(b, n * c)
         scaled = torch.trunc(inter / 64)
         taps = torch.tensor(_EARWAX_TAPS, dtype=torch.float64, device=st.x.device)
-        y = lfilter(scaled, taps, [1.0])
+        y = lfilter(scaled, [1.0], taps, clamp=False)
         return st.replace((y / _SCALE).reshape(b, n, c).transpose(1, 2).contiguous(), length=st.length)

@@ -94,7 +94,7 @@ def _allpass(x: torch.Tensor, size: int) -> torch.Tensor:
     rows, n = x.shape
     nb = -(-n // size)
     xp = torch.nn.functional.pad(x, (0, nb * size - n)).reshape(rows, nb, size)
-    buf = lfilter(xp.transpose(1, 2), [1.0], [1.0, -0.5]).transpose(1, 2).reshape(rows, nb * size)
+    buf = lfilter(xp.transpose(1, 2), [1.0, -0.5], [1.0], clamp=False).transpose(1, 2).reshape(rows, nb * size)
     delayed = torch.nn.functional.pad(buf, (size, 0))[:, : nb * size]
     return (delayed - torch.nn.functional.pad(x, (0, nb * size - n)))[:, :n]
 

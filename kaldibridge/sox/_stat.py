@@ -158,7 +158,7 @@ class _ChanStats:
         self.sigma_x2 = float((d * d).sum())
         mult = math.exp(-1 / tc / rate)
         tc_samples = int(5 * tc * rate + 0.5)
-        avg = lfilter(torch.from_numpy(d * d), [1 - mult], [1.0, -mult]).numpy()
+        avg = lfilter(torch.from_numpy(d * d), [1.0, -mult], [1 - mult], clamp=False).numpy()
         tail = avg[tc_samples:]
         if self.n < tc_samples or tail.size == 0:
             self.min_s2 = self.max_s2 = self.sigma_x2 / self.n
