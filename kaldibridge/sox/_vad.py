@@ -142,8 +142,10 @@ class Vad(Effect):
             triggered = False
             flush = 0
             for ch in range(c):
-                if mean[ch] >= self.trigger_level:
-                    triggered = True
+                # as SoX: once a channel has triggered, every later channel of this measure
+                # also takes part in choosing the start, triggered or not
+                triggered = triggered or bool(mean[ch] >= self.trigger_level)
+                if triggered:
                     j_trig = j_zero = nmeas
                     for j in range(nmeas):
                         v = history[ch, k - j] if k - j >= 0 else 0.0
