@@ -14,7 +14,13 @@ of ``--repeat`` runs with a warm page cache; within a row the libraries take tur
 repetition, so load changes on a shared machine affect them alike. Threads: numpy/torch are single-threaded for
 these operations (set OMP_NUM_THREADS=1 to be sure).
 
-Run: ``python benchmarks/bench_table_io.py [--repeat 3] [--frames 360000] [--clock cpu]``.
+Run: ``python benchmarks/bench_table_io.py [--repeat 3] [--frames 360000] [--clock cpu]
+[--rows cm]`` (``--rows`` picks rows by a word of their name, e.g. ``cm``, ``read``).
+
+The compressed rows name the path that ran: ``compiled`` (numba kernels, see
+:mod:`kaldibridge.kaldi.table.compressed`) or ``numpy`` (``KALDIBRIDGE_NO_NUMBA=1`` or numba
+absent). The benchmark sets ``CM_COMPILE_AFTER_BYTES`` to 0 so the steady state is measured;
+the first (warm-up) repetition pays for loading the kernels.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from collections.abc import Callable
 import numpy as np
 
 from kaldibridge.kaldi.table import RandomAccessTableReader, SequentialTableReader, TableWriter
+from kaldibridge.kaldi.table import compressed as _cm
 
 
 def make_data(frames: int, dim: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -61,6 +68,11 @@ def main() -> None:
         choices=("wall", "cpu"),
         default="wall",
         help="wall clock (default), or this process's CPU time (steadier on a busy machine)",
+    )
+    ap.add_argument(
+        "--rows",
+        default="",
+        help="comma-separated words; run only the rows whose name contains one (e.g. 'cm')",
     )
     args = ap.parse_args()
     global CLOCK
@@ -115,7 +127,16 @@ def main() -> None:
             for _k, m in SequentialTableReader(f"ark:{cark}"):
                 pass
 
-        rows = ["write ark,scp", "sequential read", f"random access {len(pick)} via scp", "write CM archive", "read CM archive"]
+        _cm.CM_COMPILE_AFTER_BYTES = 0  # steady state: kernels loaded in the first repetition
+        path = "compiled" if _cm.cm_kernels_available() else "numpy"
+        print(f"compressed matrices: {path} path")
+        rows = [
+            "write ark,scp",
+            "sequential read",
+            f"random access {len(pick)} via scp",
+            f"write CM archive ({path})",
+            f"read CM archive ({path})",
+        ]
         kb = [kb_write, kb_read, kb_random, kb_cwrite, kb_cread]
         # The fraction of the data touched by the random-access row.
         frac = {r: 1.0 for r in rows}
@@ -181,7 +202,14 @@ def main() -> None:
         # the machine's load during the run affects all of them alike.
         libs: dict[str, list[Callable[[], object] | None]] = {"kaldibridge": list(kb), **peers}
         results: dict[str, dict[str, float | None]] = {n: {} for n in libs}
+        words = [w.strip().lower() for w in args.rows.split(",") if w.strip()]
+        selected = [r for r in rows if not words or any(w in r.lower() for w in words)]
+        # The compressed rows read the archive kaldibridge wrote: write it when only reading.
+        if any("read cm" in r.lower() for r in selected) and not any("write cm" in r.lower() for r in selected):
+            kb_cwrite()
         for i, r in enumerate(rows):
+            if r not in selected:
+                continue
             for _ in range(args.repeat):
                 for name, fns in libs.items():
                     f = fns[i]
@@ -203,7 +231,7 @@ def main() -> None:
         head = f"{'operation':34s}" + "".join(f"{n + ' MB/s':>22s}" for n in names)
         head += "".join(f"{'kb / ' + n:>22s}" for n in names[1:])
         print(head)
-        for r in rows:
+        for r in selected:
             line = f"{r:34s}"
             speeds = {}
             for n in names:

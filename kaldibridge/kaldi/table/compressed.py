@@ -18,6 +18,13 @@ Everything is vectorized numpy and reproduces Kaldi's float32/float64 arithmetic
 step (including C's truncating float-to-int conversion), so the bytes written equal those of
 ``copy-feats --compress=true`` and decoded values equal Kaldi's ``CopyToMat``.
 
+Two paths give the same bits: the numpy one above, and, when numba is available, compiled
+element-wise kernels (:mod:`kaldibridge.kaldi.table._cm_kernels`) for decoding ``CM``
+straight into the row-major output and for ``CM``'s byte quantization. A process uses the
+kernels once numba is already loaded in it or once it has coded more than
+:data:`CM_COMPILE_AFTER_BYTES` of float data, so that a short run does not pay numba's
+start-up. ``KALDIBRIDGE_NO_NUMBA=1`` keeps everything on numpy.
+
 Kaldi: ``CompressedMatrix`` (``src/matrix/compressed-matrix.cc``).
 Differences: an empty matrix is written as ``CM `` plus a 16-byte all-zero header; Kaldi
 writes 20 bytes (one uninitialized), which its own archive reader cannot step over.
@@ -26,6 +33,7 @@ writes 20 bytes (one uninitialized), which its own archive reader cannot step ov
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -33,6 +41,7 @@ from typing import Any, Literal
 import numpy as np
 
 from kaldibridge.errors import FormatError
+from kaldibridge.kaldi.table._cm_kernels import cm_decode_kernel, cm_encode_kernel
 
 __all__ = [
     "CompressedMatrix",
@@ -42,6 +51,8 @@ __all__ = [
     "parse_compressed",
     "decompress_cm_batch",
     "iter_cm_batch",
+    "CM_COMPILE_AFTER_BYTES",
+    "cm_kernels_available",
 ]
 
 CompressionMethod = Literal[1, 2, 3, 4, 5, 6, 7]
@@ -51,6 +62,28 @@ _INV_65535_F = _F32(1.52590218966964e-05)
 _INT_MIN = np.int64(-(2**31))
 _BELOW_HALF = np.nextafter(_F32(0.5), _F32(0))
 _GLOBAL = np.dtype([("min_value", "<f4"), ("range", "<f4"), ("num_rows", "<i4"), ("num_cols", "<i4")])
+
+# Importing numba and loading the two cached kernels costs a process about 0.5 s of CPU,
+# what the numpy path spends coding some 100-200 MB. A process that has not imported numba
+# yet stays on numpy (same bits) until it has decoded or encoded this many bytes of float32
+# data (rows x cols x 4) in ``CM`` form, so a copy-feats of a small archive does not pay
+# for it. Tests and benchmarks may set it to 0.
+CM_COMPILE_AFTER_BYTES = 32 * 2**20
+_cm_bytes_coded = 0
+
+
+def cm_kernels_available() -> bool:
+    """Whether the compiled ``CM`` kernels can run (numba installed and not disabled)."""
+    return cm_decode_kernel.compiled() is not None
+
+
+def _cm_kernel(kernel: Any, nbytes: int) -> Callable[..., Any] | None:
+    """The compiled ``kernel`` if the policy above picks it for ``nbytes`` more of data."""
+    global _cm_bytes_coded
+    _cm_bytes_coded += nbytes
+    if "numba" in sys.modules or _cm_bytes_coded > CM_COMPILE_AFTER_BYTES:
+        return kernel.compiled()
+    return None
 
 
 def _c_int(d: np.ndarray) -> np.ndarray:
@@ -172,7 +205,8 @@ def _cm_tables(min_value: np.float32, rng: np.float32, headers: np.ndarray) -> n
     widened to double, the sum in double and the result rounded to float. For widths 64
     and 128 the scaling is exact and the double sum of two floats rounds to the same float
     as a float sum, so those segments are computed in float32; the 1/63 segment (and any
-    column with subnormal quantile gaps, where the float product could lose bits) in double.
+    column with subnormal quantile gaps, where the float product could lose bits, or gaps
+    over 1e36, where it overflows) in double.
     """
     return _tables_from_p(_uint16_to_float(min_value, rng, headers))
 
@@ -186,7 +220,9 @@ def _tables_from_p(p: np.ndarray) -> np.ndarray:
     pt = np.ascontiguousarray(p.T)  # (4, cols)
     d = pt[1:] - pt[:3]
     ad = np.abs(d)
-    if np.any((ad != 0) & (ad < 1e-30)) or not np.all(np.isfinite(pt)):
+    # Literal evaluation for subnormal-prone gaps, non-finite quantiles, and gaps so wide
+    # that Kaldi's float product gap * step overflows to inf (|gap| * 255 > FLT_MAX).
+    if np.any((ad != 0) & (ad < 1e-30)) or not np.all(np.isfinite(pt)) or np.any(ad > 1e36):
         lo = pt[_SEG_OF]
         prod = (pt[_SEG_OF + 1] - lo) * _STEP[:, None]
         return (prod.astype(np.float64) * _INV[:, None] + lo).astype(_F32)
@@ -251,8 +287,13 @@ def _decompress(cm: CompressedMatrix, dtype: type) -> np.ndarray:
     if cm.fmt == 1:
         headers = np.frombuffer(buf, dtype="<u2", count=4 * cols).reshape(cols, 4)
         data = np.frombuffer(buf, dtype=np.uint8, offset=8 * cols, count=rows * cols)
-        table = _cm_tables(mn, rg, headers)  # (256, cols)
-        out = _gather_cm(table.reshape(-1), data.reshape(cols, rows), cols, 0)
+        kernel = _cm_kernel(cm_decode_kernel, 4 * rows * cols)
+        if kernel is not None:
+            out = np.empty((rows, cols), dtype=_F32)
+            kernel(mn, rg, headers, data.reshape(cols, rows), out)
+        else:
+            table = _cm_tables(mn, rg, headers)  # (256, cols)
+            out = _gather_cm(table.reshape(-1), data.reshape(cols, rows), cols, 0)
     elif cm.fmt == 2:
         inc = _F32(np.float64(rg) * (1.0 / 65535.0))
         data = np.frombuffer(buf, dtype="<u2", count=rows * cols).reshape(rows, cols)
@@ -308,6 +349,16 @@ def iter_cm_batch(
     ``next()``, each matrix is decoded when asked for (so a reader keeps one decoded
     matrix alive at a time, not the whole batch)."""
     if not items:
+        return
+    kernel = _cm_kernel(cm_decode_kernel, sum(4 * it[2] * it[3] for it in items))
+    if kernel is not None:
+        # element by element straight into each new row-major array: no tables
+        for mn_, rg_, r, c, payload in items:
+            headers = np.frombuffer(payload, dtype="<u2", count=4 * c).reshape(c, 4)
+            codes = np.frombuffer(payload, dtype=np.uint8, offset=8 * c, count=r * c).reshape(c, r)
+            m = np.empty((r, c), dtype=_F32)
+            kernel(_F32(mn_), _F32(rg_), headers, codes, m)
+            yield m if m.dtype == dtype else m.astype(dtype)
         return
     with np.errstate(all="ignore"):
         cols_a = np.array([it[3] for it in items], dtype=np.intp)
@@ -457,7 +508,12 @@ def compress(mat: np.ndarray, method: int = 1) -> CompressedMatrix:
     if fmt == 1 and col_sorted is not None:
         headers = _column_headers(col_sorted, mn, rng)
         p = _uint16_to_float(mn, rng, headers)
-        chars = _float_to_char(a, p, col_sorted[:, 0], col_sorted[:, -1])
+        kernel = _cm_kernel(cm_encode_kernel, a.nbytes)
+        if kernel is not None:
+            chars = np.empty((cols, rows), dtype=np.uint8)
+            kernel(a, p, chars)
+        else:
+            chars = _float_to_char(a, p, col_sorted[:, 0], col_sorted[:, -1])
         payload = headers.tobytes() + chars.tobytes()
     elif fmt == 2:
         payload = (_float_to_uint(a, mn, rng, 65535) & 0xFFFF).astype("<u2").tobytes()
