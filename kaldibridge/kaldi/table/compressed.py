@@ -22,8 +22,9 @@ Two paths give the same bits: the numpy one above, and, when numba is available,
 element-wise kernels (:mod:`kaldibridge.kaldi.table._cm_kernels`) for decoding ``CM``
 straight into the row-major output and for ``CM``'s byte quantization. A process uses the
 kernels once numba is already loaded in it or once it has coded more than
-:data:`CM_COMPILE_AFTER_BYTES` of float data, so that a short run does not pay numba's
-start-up. ``KALDIBRIDGE_NO_NUMBA=1`` keeps everything on numpy.
+:data:`CM_COMPILE_AFTER_BYTES` of float data (encoding counts four times), so that
+a run of a few hours of features does not pay numba's start-up.
+``KALDIBRIDGE_NO_NUMBA=1`` keeps everything on numpy.
 
 Kaldi: ``CompressedMatrix`` (``src/matrix/compressed-matrix.cc``).
 Differences: an empty matrix is written as ``CM `` plus a 16-byte all-zero header; Kaldi
@@ -63,12 +64,17 @@ _INT_MIN = np.int64(-(2**31))
 _BELOW_HALF = np.nextafter(_F32(0.5), _F32(0))
 _GLOBAL = np.dtype([("min_value", "<f4"), ("range", "<f4"), ("num_rows", "<i4"), ("num_cols", "<i4")])
 
-# Importing numba and loading the two cached kernels costs a process about 0.5 s of CPU,
-# what the numpy path spends coding some 100-200 MB. A process that has not imported numba
-# yet stays on numpy (same bits) until it has decoded or encoded this many bytes of float32
-# data (rows x cols x 4) in ``CM`` form, so a copy-feats of a small archive does not pay
-# for it. Tests and benchmarks may set it to 0.
-CM_COMPILE_AFTER_BYTES = 32 * 2**20
+# Importing numba and running its first (cached) kernel costs a process about 0.7 s of CPU.
+# Measured whole-process (copy-feats, 80-dim features, 115 MB float32 per hour), the kernels
+# then save about 0.05-0.1 s per hour decoded (0.5-1 ms/MB) and 0.26 s per hour encoded
+# (2.3 ms/MB). So a process that has not imported numba yet stays on numpy (same bits)
+# until the time it could have saved reaches the loading cost: this many bytes of float32
+# data (rows x cols x 4) decoded from ``CM``, where encoding counts four times its bytes.
+# That is about nine hours of features decoded or two and a half encoded; a copy-feats of
+# one hour stays on numpy (with the kernels from the start it took 1.2 s instead of 0.45 s
+# decoding, 1.6 s instead of 1.0 s encoding). Tests and benchmarks may set it to 0.
+CM_COMPILE_AFTER_BYTES = 2**30
+_ENCODE_WEIGHT = 4
 _cm_bytes_coded = 0
 
 
@@ -78,7 +84,7 @@ def cm_kernels_available() -> bool:
 
 
 def _cm_kernel(kernel: Any, nbytes: int) -> Callable[..., Any] | None:
-    """The compiled ``kernel`` if the policy above picks it for ``nbytes`` more of data."""
+    """The compiled ``kernel`` if the policy above picks it, counting ``nbytes`` more work."""
     global _cm_bytes_coded
     _cm_bytes_coded += nbytes
     if "numba" in sys.modules or _cm_bytes_coded > CM_COMPILE_AFTER_BYTES:
@@ -508,7 +514,7 @@ def compress(mat: np.ndarray, method: int = 1) -> CompressedMatrix:
     if fmt == 1 and col_sorted is not None:
         headers = _column_headers(col_sorted, mn, rng)
         p = _uint16_to_float(mn, rng, headers)
-        kernel = _cm_kernel(cm_encode_kernel, a.nbytes)
+        kernel = _cm_kernel(cm_encode_kernel, _ENCODE_WEIGHT * a.nbytes)
         if kernel is not None:
             chars = np.empty((cols, rows), dtype=np.uint8)
             kernel(a, p, chars)
