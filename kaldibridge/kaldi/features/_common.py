@@ -40,12 +40,12 @@ import torch
 from kaldibridge.errors import OptionError
 from kaldibridge.functional.gaussian_dither import dither as _dither
 from kaldibridge.functional.framing import frame_indices, frame_signal, num_frames, num_frames_tensor
-from kaldibridge.functional.srfft import fft_tables, split_radix_fft_planar
+from kaldibridge.functional._srfft_kernels import split_radix_power_planar
+from kaldibridge.functional.srfft import fft_tables
 from kaldibridge.functional.spectral import (
     FLT_EPSILON,
     frame_means,
     frames_to_planes,
-    half_complex_power_planar,
     half_complex_rfft,
     half_complex_rfft_order,
     log_energy,
@@ -483,8 +483,8 @@ class FeatureComputer:
                 fr[j : j + c], buf, plan.window, None if means is None else means[j : j + c], preemph,
                 (e if kind == "raw" else None, e if kind == "windowed" else None), scratch,
             )
-            y = split_radix_fft_planar(buf, scratch)
-            half_complex_power_planar(y, plan.twiddles, spec, self.use_power(), work)
+            # numpy, or its compiled twin in long runs (same bits, see _srfft_kernels)
+            split_radix_power_planar(buf, plan.twiddles, spec, self.use_power(), scratch, work)
             if plan.mel_blocks is None:
                 out[j : j + c] = spec.T
                 continue
