@@ -5,13 +5,16 @@ noise "consonants" and pauses, fixed seed), by default one hour in 2-15 s uttera
 ``dither=0``. Prints real-time factors (seconds of audio per second of compute) for:
 
 * library compute, 80-bin fbank and 13-coefficient MFCC, with 1 and 2 torch threads:
-  kaldibridge ``fft="kaldi"`` (bit-faithful to Kaldi's float32 FFT), kaldibridge
-  ``fft="torch"``, lhotse's ``lhotse.features.kaldi`` extractors, kaldi-native-fbank;
+  kaldibridge ``fft="kaldi"`` (bit-faithful to Kaldi's float32 FFT) with its compiled
+  (numba) and its numpy split-radix path (the same bits; a row says which path ran),
+  kaldibridge ``fft="torch"``, lhotse's ``lhotse.features.kaldi`` extractors,
+  kaldi-native-fbank;
 * the command-line tool end to end (``python -m kaldibridge compute-fbank-feats`` on a
   wav.scp of the generated files, writing an ark), as a whole process, its time on one
   short utterance (start-up) next to a bare ``python -c "import torch"``, and the
-  steady-state rate (whole hour minus start-up), with the exact FFT and with
-  ``KALDIBRIDGE_FAST_FFT=1``;
+  steady-state rate (whole hour minus start-up), with the exact FFT (numpy until
+  ``FFT_COMPILE_AFTER_FRAMES`` frames, then compiled), with ``KALDIBRIDGE_NO_NUMBA=1``
+  (numpy throughout) and with ``KALDIBRIDGE_FAST_FFT=1``;
 * the tool's loop per stage, in this process: wave table reading, feature computation,
   ark writing (seconds per hour of audio).
 
@@ -89,19 +92,23 @@ def timed(fn, utts) -> float:
 
 
 def library_rows(utts: list[np.ndarray], audio_s: float) -> list[tuple[str, str, float]]:
+    from kaldibridge.functional import _srfft_kernels as _srfft
     from kaldibridge.kaldi import fbank, mfcc
 
     tensors = [torch.from_numpy(u.astype(np.float32)) for u in utts]
     rows: list[tuple[str, str, float]] = []
     systems: list[tuple[str, object, object]] = []
-    for mode in ("kaldi", "torch"):
-        systems.append(
-            (
-                f"kaldibridge fft={mode}",
-                lambda x, m=mode: fbank(x, dither=0.0, num_mel_bins=80, fft=m),
-                lambda x, m=mode: mfcc(x, dither=0.0, fft=m),
-            )
-        )
+    for mode, path in (("kaldi", "numba"), ("kaldi", "numpy"), ("torch", None)):
+
+        def fb(x: torch.Tensor, m: str = mode, p: str | None = path) -> torch.Tensor:
+            _srfft.FORCE_PATH = p
+            return fbank(x, dither=0.0, num_mel_bins=80, fft=m)
+
+        def mf(x: torch.Tensor, m: str = mode, p: str | None = path) -> torch.Tensor:
+            _srfft.FORCE_PATH = p
+            return mfcc(x, dither=0.0, fft=m)
+
+        systems.append((f"kaldibridge fft={mode}" + (f" {path} FFT" if path else ""), fb, mf))
     try:
         from lhotse.features.kaldi.extractors import Fbank as LFbank, FbankConfig, Mfcc as LMfcc, MfccConfig
 
@@ -139,11 +146,15 @@ def library_rows(utts: list[np.ndarray], audio_s: float) -> list[tuple[str, str,
         torch.set_num_threads(threads)
         with torch.inference_mode():
             for name, fb, mf in systems:
-                fb(tensors[0])  # warm-up (constant tables, caches)
+                fb(tensors[0])  # warm-up (constant tables, caches, compiled kernel)
                 mf(tensors[0])
+                _srfft._last_path = "none"
                 rows.append((f"{name} [{threads} thr]", "fbank-80", audio_s / timed(fb, tensors)))
                 rows.append((f"{name} [{threads} thr]", "mfcc-13", audio_s / timed(mf, tensors)))
+                if name.startswith("kaldibridge fft=kaldi"):  # which split-radix path really ran
+                    rows.append((f"  {name} [{threads} thr]: FFT path that ran", _srfft.last_fft_path(), float("nan")))
     torch.set_num_threads(1)
+    _srfft.FORCE_PATH = None
     return rows
 
 
@@ -187,10 +198,12 @@ def cli_rows(utts: list[np.ndarray], audio_s: float) -> list[tuple[str, str, flo
         (d / "wav.scp").write_text("".join(lines))
         (d / "one.scp").write_text(lines[0])
 
-        def run(args: list[str]) -> float:
+        def run(args: list[str], extra: dict[str, str] | None = None) -> float:
             r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
-            subprocess.run(args, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                args, check=True, env={**env, **(extra or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             if CLOCK is time.perf_counter:
                 return time.perf_counter() - t0
             r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -205,11 +218,22 @@ def cli_rows(utts: list[np.ndarray], audio_s: float) -> list[tuple[str, str, flo
         rows.append(("CLI start-up minus bare torch import", "seconds", one - bare))
         rows.append(("CLI whole corpus, end to end", "x real time", audio_s / whole))
         rows.append(("CLI steady state (whole - start-up)", "x real time", audio_s / max(whole - one, 1e-9)))
+        frames = sum(max(0, 1 + (len(u) - 400) // 160) for u in utts)
+        policy = "numba" if frames >= _fft_threshold() else "numpy"
+        rows.append((f"  FFT path: numpy, then {policy} after {_fft_threshold()} frames", f"{frames} frames", float("nan")))
+        no_numba = run(tool + [f"scp:{d / 'wav.scp'}", f"ark:{d / 'nonumba.ark'}"], {"KALDIBRIDGE_NO_NUMBA": "1"})
+        rows.append(("CLI KALDIBRIDGE_NO_NUMBA=1 (numpy FFT) steady state", "x real time", audio_s / max(no_numba - one, 1e-9)))
         env["KALDIBRIDGE_FAST_FFT"] = "1"
         whole_fast = run(tool + [f"scp:{d / 'wav.scp'}", f"ark:{d / 'fast.ark'}"])
         rows.append(("CLI KALDIBRIDGE_FAST_FFT=1 steady state", "x real time", audio_s / max(whole_fast - one, 1e-9)))
         rows += cli_stage_rows(d / "wav.scp", d / "stages.ark", audio_s)
     return rows
+
+
+def _fft_threshold() -> int:
+    from kaldibridge.functional._srfft_kernels import FFT_COMPILE_AFTER_FRAMES
+
+    return FFT_COMPILE_AFTER_FRAMES
 
 
 def cli_stage_rows(scp: Path, ark: Path, audio_s: float) -> list[tuple[str, str, float]]:
@@ -273,7 +297,7 @@ def main() -> None:
             peer = table.get((f"lhotse [{threads} thr]", what))
             if peer is None or peer != peer:
                 continue
-            for mode in ("kaldi", "torch"):
+            for mode in ("kaldi numba FFT", "kaldi numpy FFT", "torch"):
                 ours = table.get((f"kaldibridge fft={mode} [{threads} thr]", what))
                 if ours:
                     print(f"ratio kaldibridge fft={mode} / lhotse, {what}, {threads} thr: {ours / peer:.2f}")

@@ -130,6 +130,14 @@ def test_threshold_switches_to_compiled() -> None:
     assert out == "numba True"
 
 
+@needs_numba
+def test_threshold_from_environment() -> None:
+    out = _run(_SHORT_RUN.format(setup="", seconds=1), KALDIBRIDGE_FFT_COMPILE_AFTER_FRAMES="50")
+    assert out == "numba True"
+    out = _run(_SHORT_RUN.format(setup="", seconds=1), KALDIBRIDGE_FFT_COMPILE_AFTER_FRAMES="1000")
+    assert out == "numpy False"
+
+
 def _feature_cases() -> list[dict]:
     manifest = GOLDEN / "kaldi" / "manifest.json"
     if not manifest.exists():
