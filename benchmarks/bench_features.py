@@ -223,6 +223,8 @@ def cli_rows(utts: list[np.ndarray], audio_s: float) -> list[tuple[str, str, flo
         rows.append((f"  FFT path: numpy, then {policy} after {_fft_threshold()} frames", f"{frames} frames", float("nan")))
         no_numba = run(tool + [f"scp:{d / 'wav.scp'}", f"ark:{d / 'nonumba.ark'}"], {"KALDIBRIDGE_NO_NUMBA": "1"})
         rows.append(("CLI KALDIBRIDGE_NO_NUMBA=1 (numpy FFT) steady state", "x real time", audio_s / max(no_numba - one, 1e-9)))
+        at_once = run(tool + [f"scp:{d / 'wav.scp'}", f"ark:{d / 'atonce.ark'}"], {"KALDIBRIDGE_FFT_COMPILE_AFTER_FRAMES": "0"})
+        rows.append(("CLI numba FFT from the first frame, steady state", "x real time", audio_s / max(at_once - one, 1e-9)))
         env["KALDIBRIDGE_FAST_FFT"] = "1"
         whole_fast = run(tool + [f"scp:{d / 'wav.scp'}", f"ark:{d / 'fast.ark'}"])
         rows.append(("CLI KALDIBRIDGE_FAST_FFT=1 steady state", "x real time", audio_s / max(whole_fast - one, 1e-9)))

@@ -399,6 +399,8 @@ def fft_tables(n: int, dtype: torch.dtype, device: torch.device | str | None = N
 # already final. Each element still goes through exactly the floating-point operations
 # of the generic version above, so results are bit-identical; only the data movement
 # differs (a few whole-slice numpy operations per generation instead of index_copy_).
+# kaldibridge.functional._srfft_kernels holds a compiled (numba) twin of this planar
+# transform fused with the power step, bit-identical to it, for long runs.
 
 
 @dataclass

@@ -20,7 +20,9 @@ processed in float64 with the same constants.
 
 Paths: float32 CPU input with a power-of-two FFT and no autograd goes through the column
 pipeline (:meth:`FeatureComputer._compute_columns`: frames as columns of a planar numpy
-buffer, split-radix FFT, banded mel product); ``fft="torch"`` on CPU through
+buffer, split-radix FFT, banded mel product; the FFT and power step run in numpy or, in
+long runs when numba is installed, in a compiled kernel with the same bits, see
+:mod:`kaldibridge.functional._srfft_kernels`); ``fft="torch"`` on CPU through
 :meth:`FeatureComputer._compute_pocketfft`; everything else (GPU, autograd,
 ``torch.compile``, other FFT sizes) through the frame-major torch path
 (:meth:`FeatureComputer.window_frames` + ``compute_frames``). They agree to float32
