@@ -109,14 +109,29 @@ class _WarpLookup:
 
 
 def _run_family(ctx: ToolContext, fam: _Family) -> int:
+    """Run one compute-*-feats tool: no autograd, one compute thread unless OMP_NUM_THREADS
+    is set (like Kaldi's binaries); both settings are restored afterwards, so calling a tool
+    in-process (``kaldibridge.__main__.main``) leaves the caller's torch state alone."""
+    import torch
+
+    grad, threads = torch.is_grad_enabled(), torch.get_num_threads()
+    torch.set_grad_enabled(False)
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(1)
+    try:
+        return _run_family_body(ctx, fam)
+    finally:
+        torch.set_grad_enabled(grad)
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+
+
+def _run_family_body(ctx: ToolContext, fam: _Family) -> int:
     import torch
 
     from kaldibridge.kaldi.features._common import resample_to_config
     from kaldibridge.kaldi.table import SequentialTableReader, TableWriter
 
-    torch.set_grad_enabled(False)
-    if "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(1)
     opts_cls = _import(fam.options)
     opts = ctx.opts(opts_cls)
     tool: FeatsToolOptions = ctx.opts(FeatsToolOptions)
