@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -70,6 +71,18 @@ class JitKernel:
             except RuntimeError:  # no cache locator (e.g. a function defined in exec'd code)
                 self._compiled = numba.njit(**{**self.options, "cache": False})(self.func)
         return self._compiled
+
+    def compiled_if_worth_it(self, work_done: float, threshold: float) -> Callable[..., Any] | None:
+        """The compiled function when loading numba pays off, else ``None``.
+
+        Importing numba and loading a cached kernel costs about 0.7-0.9 s of CPU, so a
+        process uses a kernel only if numba is already loaded (the cost is paid) or once
+        ``work_done`` (counted by the caller, in its own unit) has reached ``threshold``,
+        the measured amount of work after which the kernel has saved that cost.
+        """
+        if "numba" in sys.modules or work_done >= threshold:
+            return self.compiled()
+        return None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the compiled kernel when available, else the Python function."""

@@ -59,3 +59,19 @@ def test_environment_switch_and_lazy_import():
 def test_cli_import_does_not_load_numba():
     code = "import sys, kaldibridge.__main__, kaldibridge.kaldi.table\nassert 'numba' not in sys.modules\n"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_compiled_if_worth_it_waits_for_the_threshold():
+    if not _jit.numba_available():
+        pytest.skip("numba is not installed (extra 'fast') or KALDIBRIDGE_NO_NUMBA is set")
+    code = (
+        "import sys\n"
+        "from kaldibridge import _jit\n"
+        "k = _jit.jit_kernel(lambda x: x + 1)\n"
+        "assert k.compiled_if_worth_it(10, 100) is None\n"
+        "assert 'numba' not in sys.modules, 'loaded numba below the threshold'\n"
+        "fn = k.compiled_if_worth_it(100, 100)\n"
+        "assert fn is not None and fn(1) == 2\n"
+        "assert k.compiled_if_worth_it(0, float('inf')) is fn  # numba loaded now: always\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

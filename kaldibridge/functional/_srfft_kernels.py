@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from functools import lru_cache
 from typing import Literal
 
@@ -388,14 +387,10 @@ def split_radix_power_planar(
     global _frames_done, _last_path
     _frames_done += x.shape[2]
     if FORCE_PATH is not None:
-        wanted = FORCE_PATH == "numba"
+        kernel = _fft_power_kernel.compiled() if FORCE_PATH == "numba" else None
     else:
-        wanted = "numba" in sys.modules or _frames_done >= FFT_COMPILE_AFTER_FRAMES
-    if (
-        wanted
-        and _kernel_fits(x, twiddles, out)
-        and _fft_power_kernel.compiled() is not None
-    ):
+        kernel = _fft_power_kernel.compiled_if_worth_it(_frames_done, FFT_COMPILE_AFTER_FRAMES)
+    if kernel is not None and _kernel_fits(x, twiddles, out):
         _last_path = "numba"
         return split_radix_power_compiled(x, twiddles, out, power)
     _last_path = "numpy"

@@ -34,7 +34,7 @@ compiled path about 0.05 s (see ``benchmarks/bench_pitch.py``).
 
 from __future__ import annotations
 
-import sys
+import math
 
 import numpy as np
 
@@ -204,9 +204,7 @@ def viterbi_frames(
         return 0.0
     global _frames_searched
     _frames_searched += num_frames
-    kernel = None
-    if "numba" in sys.modules or _frames_searched >= COMPILE_AFTER_FRAMES:
-        kernel = _viterbi_kernel.compiled()
+    kernel = _viterbi_kernel.compiled_if_worth_it(_frames_searched, COMPILE_AFTER_FRAMES)
     # the compiled search assumes finite costs (non-finite ones only come from
     # non-finite input); those blocks take the numpy path, which defines the result
     if kernel is not None and np.isfinite(local).all() and np.isfinite(forward).all():
@@ -256,5 +254,5 @@ def traceback(backptr: np.ndarray, cur_best: np.ndarray, lag_idx: np.ndarray, st
     """
     if last < 0:
         return 0
-    kernel = _traceback_kernel.compiled() if "numba" in sys.modules else None
+    kernel = _traceback_kernel.compiled_if_worth_it(0, math.inf)  # only if numba is loaded anyway
     return int((kernel or _traceback_kernel.func)(backptr, cur_best, lag_idx, int(state), int(last)))

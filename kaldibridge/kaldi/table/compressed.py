@@ -34,7 +34,6 @@ writes 20 bytes (one uninitialized), which its own archive reader cannot step ov
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -87,9 +86,7 @@ def _cm_kernel(kernel: Any, nbytes: int) -> Callable[..., Any] | None:
     """The compiled ``kernel`` if the policy above picks it, counting ``nbytes`` more work."""
     global _cm_bytes_coded
     _cm_bytes_coded += nbytes
-    if "numba" in sys.modules or _cm_bytes_coded > CM_COMPILE_AFTER_BYTES:
-        return kernel.compiled()
-    return None
+    return kernel.compiled_if_worth_it(_cm_bytes_coded, CM_COMPILE_AFTER_BYTES)
 
 
 def _c_int(d: np.ndarray) -> np.ndarray:
