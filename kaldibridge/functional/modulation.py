@@ -187,21 +187,14 @@ def _block_ends(
     newest tap, ``i - floor(lfo(i))``, is at most ``s``.
 
     Only Python numbers go in and out, so ``torch.compile`` runs this once at trace time
-    and the block boundaries are constants of the graph. The LFO is recomputed with numpy;
-    a lag one lower than the torch table's (possible only within 1e-6 of an integer, from
-    the last bit of a sine) is assumed, which can only shorten a block.
+    and the block boundaries are constants of the graph. The LFO table is rebuilt here from
+    those numbers; a lag one lower than the table's (possible only within 1e-6 of an
+    integer) is assumed, which can only shorten a block.
     """
     key = (sample_rate, low, high, lfo_len, sine, offset, n)
     if key in _BLOCK_CACHE:
         return _BLOCK_CACHE[key]
-    point = (np.arange(lfo_len, dtype=np.int64) + int(3 * math.pi / 2 / math.pi / 2 * lfo_len + 0.5)) % lfo_len
-    if sine:
-        d = (np.sin(point / lfo_len * 2 * math.pi) + 1) / 2
-    else:
-        d = point * 2 / lfo_len
-        quarter = 4 * point // lfo_len
-        d = np.where(quarter == 0, d + 0.5, np.where(quarter == 3, d - 1.5, 1.5 - d))
-    table = (d * (high - low) + low).astype(np.float32).astype(np.float64)
+    table = wave_table("sine" if sine else "triangle", lfo_len, low, high, 3 * math.pi / 2, False).numpy()
     lag = np.maximum(np.floor(table - 1e-6), 0).astype(np.int64)[(np.arange(n) + offset) % lfo_len]
     newest = np.arange(n) - lag
     span = int(lag.max(initial=0)) + 1
