@@ -143,7 +143,7 @@ def test_kaldi_io_both_ways(tmp_path: Path, kaldi_io) -> None:  # noqa: ANN001
 
 
 def test_wave_archives_both_ways(tmp_path: Path) -> None:
-    wave = pytest.importorskip("kaldibridge.kaldi.wave", reason="wave module is written by another developer")
+    from kaldibridge.kaldi import wave
     rng = np.random.default_rng(3)
     samples = rng.integers(-20000, 20000, size=(1, 800)).astype(np.float32)
     with TableWriter(f"ark:{tmp_path}/w.ark", "wave") as w:
