@@ -161,31 +161,13 @@ def _numpy_ok(x: torch.Tensor) -> bool:
     )
 
 
-def _split_radix_numpy_frames(flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Split-radix FFT of ``(F, N, 2)`` (re, im) frames through numpy, in frame chunks.
-
-    Returns ``(re, im)``, each ``(F, N)`` (bit-identical to the torch path).
-    """
-    from kaldibridge.functional.srfft import split_radix_fft_numpy
-
-    a = flat.detach().numpy()
-    f, n = a.shape[0], a.shape[1]
-    out = np.empty((2, f, n), dtype=a.dtype)
-    for j in range(0, f, _NUMPY_CHUNK):
-        blk = np.ascontiguousarray(a[j : j + _NUMPY_CHUNK].transpose(1, 2, 0))  # (N, 2, chunk)
-        y = split_radix_fft_numpy(blk)
-        out[:, j : j + _NUMPY_CHUNK] = y.transpose(1, 2, 0)
-    t = torch.from_numpy(out)
-    return t[0], t[1]
-
-
 def _half_complex_rfft_numpy(
     frames: torch.Tensor, n_fft: int, twiddles: tuple[torch.Tensor, torch.Tensor] | None, ordered: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`half_complex_rfft` with ``complex_fft="split_radix"`` through numpy, chunk by
     chunk of frames (split-radix FFT and split step while the chunk is in cache).
     Same operations in the same dtype as the torch path, so bit-identical results."""
-    from kaldibridge.functional.srfft import split_radix_fft_numpy
+    from kaldibridge.functional.srfft import split_radix_fft_planar
 
     lead = frames.shape[:-1]
     a = frames.detach().reshape(-1, frames.shape[-1]).numpy()
@@ -206,20 +188,22 @@ def _half_complex_rfft_numpy(
     half_c, quarter = dt(0.5), dt(-0.5)
     for j in range(0, f, _NUMPY_CHUNK):
         c = min(_NUMPY_CHUNK, f - j)
-        blk = np.zeros((half, 2, c), dtype=dt)  # (N/2, re/im, frames): sample 2k and 2k+1
-        blk.reshape(n_fft, c)[:n] = a[j : j + c].T
-        y = split_radix_fft_numpy(blk)
-        bk_r, bk_i = y[1 : q + 1, 0], y[1 : q + 1, 1]
-        bm = y[half - 1 : half - 1 - q : -1] if half - 1 - q >= 0 else y[half - 1 :: -1]
-        bm_r, bm_i = bm[:, 0], bm[:, 1]
+        blk = np.zeros((2, half, c), dtype=dt)  # planes of samples 2k and 2k + 1, frames as columns
+        cols = a[j : j + c].T
+        blk[0, : (n + 1) // 2] = cols[0::2]
+        blk[1, : n // 2] = cols[1::2]
+        y = split_radix_fft_planar(blk)
+        bk_r, bk_i = y[0, 1 : q + 1], y[1, 1 : q + 1]
+        bm = y[:, half - 1 : half - 1 - q : -1] if half - 1 - q >= 0 else y[:, half - 1 :: -1]
+        bm_r, bm_i = bm[0], bm[1]
         ck_r = half_c * (bk_r + bm_r)
         ck_i = half_c * (bk_i - bm_i)
         dk_r = half_c * (bk_i + bm_i)
         dk_i = quarter * (bk_r - bm_r)
         res = np.empty((2, bins, c), dtype=dt)
         re, im = res[0], res[1]
-        re[0] = y[0, 0] + y[0, 1]
-        re[half] = y[0, 0] - y[0, 1]
+        re[0] = y[0, 0] + y[1, 0]
+        re[half] = y[0, 0] - y[1, 0]
         im[0] = 0
         im[half] = 0
         re[1 : q + 1] = ck_r + (tr * dk_r - ti * dk_i)
@@ -284,13 +268,9 @@ def half_complex_rfft(
 
         lead = frames.shape[:-1]
         flat = pairs.reshape(-1, half, 2)
-        if _numpy_ok(flat):
-            br, bi = _split_radix_numpy_frames(flat)
-            br, bi = br.reshape(lead + (half,)), bi.reshape(lead + (half,))
-        else:
-            zr, zi = split_radix_fft(flat[..., 0].t(), flat[..., 1].t(), fft_tables)  # type: ignore[arg-type]
-            br = zr.t().reshape(lead + (half,))
-            bi = zi.t().reshape(lead + (half,))
+        zr, zi = split_radix_fft(flat[..., 0].t(), flat[..., 1].t(), fft_tables)  # type: ignore[arg-type]
+        br = zr.t().reshape(lead + (half,))
+        bi = zi.t().reshape(lead + (half,))
     elif complex_fft == "split_radix" and half > 1:
         from kaldibridge.functional.srfft import mixed_radix_fft
 
