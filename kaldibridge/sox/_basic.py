@@ -784,18 +784,25 @@ class Speed(Effect):
         return Stream(st.x, st.rate * self.factor, st.length)
 
 
-@register("upsample")
-class Upsample(Effect):
+class _IntegerFactor(Effect):
+    """``upsample`` / ``downsample``: one optional integer factor (default 2) up to ``max_factor``."""
+
     modify_only = True
     usage_text = "[factor (2)]"
+    max_factor = 1
 
     def __init__(self, name: str, args: list[str]) -> None:
         super().__init__(name, args)
         self.factor = 2
         if args:
-            self.factor = int(numeric(name, args[0], "factor", 1, 256))
+            self.factor = int(numeric(name, args[0], "factor", 1, self.max_factor))
         if len(args) > 1:
             raise self.usage(args[1])
+
+
+@register("upsample")
+class Upsample(_IntegerFactor):
+    max_factor = 256
 
     def apply(self, st: Stream, ctx: Context) -> Stream:
         if self.factor == 1:
@@ -807,17 +814,8 @@ class Upsample(Effect):
 
 
 @register("downsample")
-class Downsample(Effect):
-    modify_only = True
-    usage_text = "[factor (2)]"
-
-    def __init__(self, name: str, args: list[str]) -> None:
-        super().__init__(name, args)
-        self.factor = 2
-        if args:
-            self.factor = int(numeric(name, args[0], "factor", 1, 16384))
-        if len(args) > 1:
-            raise self.usage(args[1])
+class Downsample(_IntegerFactor):
+    max_factor = 16384
 
     def apply(self, st: Stream, ctx: Context) -> Stream:
         if self.factor == 1:

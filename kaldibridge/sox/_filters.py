@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -174,8 +175,11 @@ class Band(_Biquad):
         self._getopts(rest, 1, 2, 0, 1, 2, "hkqo")
 
 
-@register("deemph")
-class Deemph(_Biquad):
+class _FixedBiquad(_Biquad):
+    """A biquad effect without arguments whose filter depends only on the sample rate."""
+
+    design: Callable[[float], tuple[list[float], list[float]]]
+
     def __init__(self, name: str, args: list[str]) -> None:
         super().__init__(name, args)
         if args:
@@ -183,23 +187,19 @@ class Deemph(_Biquad):
 
     def coeffs(self, rate: float) -> tuple[list[float], list[float]] | None:
         try:
-            return deemph_coeffs(rate)
+            return self.design(rate)
         except OptionError as exc:
             raise EffectRefusedError(self.name, str(exc)) from None
+
+
+@register("deemph")
+class Deemph(_FixedBiquad):
+    design = staticmethod(deemph_coeffs)
 
 
 @register("riaa")
-class Riaa(_Biquad):
-    def __init__(self, name: str, args: list[str]) -> None:
-        super().__init__(name, args)
-        if args:
-            raise self.usage(args[0])
-
-    def coeffs(self, rate: float) -> tuple[list[float], list[float]] | None:
-        try:
-            return riaa_coeffs(rate)
-        except OptionError as exc:
-            raise EffectRefusedError(self.name, str(exc)) from None
+class Riaa(_FixedBiquad):
+    design = staticmethod(riaa_coeffs)
 
 
 @register("biquad")
