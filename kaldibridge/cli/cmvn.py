@@ -8,7 +8,6 @@ output) and by apply-cmvn (Kaldi dies on a dimension mismatch).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -27,12 +26,9 @@ from kaldibridge.kaldi.features.cmvn import (
 )
 from kaldibridge.kaldi.options import OptionGroup, option
 from kaldibridge.kaldi.table import (
-    CompressedMatrix,
-    Holder,
     RandomAccessTableReader,
     SequentialTableReader,
     TableWriter,
-    get_holder,
     is_rspecifier,
     is_wspecifier,
     open_rx,
@@ -264,55 +260,6 @@ COMPUTE_CMVN_STATS_TWO_CHANNEL = Tool(
 
 
 # --------------------------------------------------------------------------- apply
-class _GeneralMatrixHolder(Holder):
-    """Float matrices that stay in the form they were read in (Kaldi's ``GeneralMatrix``).
-
-    Binary ``CM``/``CM2``/``CM3`` data is read as a :class:`CompressedMatrix` and written
-    back byte for byte (text output decompresses it); ``FM``/``DM`` and text matrices are
-    read as float32 arrays and written as ``FM``. An empty compressed matrix is written
-    as an empty ``FM``, as Kaldi does. A row/column range of a compressed matrix gives a
-    plain matrix.
-
-    Kaldi: ``GeneralMatrixHolder`` (``SequentialGeneralMatrixReader``/``GeneralMatrixWriter``).
-    Differences: sparse matrices (``SM``) are not supported.
-    """
-
-    name = "general_matrix"  # type: ignore[assignment]
-    supports_range = True
-
-    def __init__(self) -> None:
-        self._full = get_holder("matrix")
-        self._compressed = get_holder("compressed_matrix")
-
-    def read(self, s: Any) -> Any:
-        if s.peek(3) == b"\0BC":
-            return self._compressed.read(s)
-        return self._full.read(s)
-
-    def read_entries_fast(self, s: Any) -> tuple[list[tuple[str, Any]], BaseException | None] | None:
-        # only plain FM/DM entries; compressed ones go through read() and stay compressed
-        one = self._full.read_entry_fast(s)
-        return None if one is None else ([one], None)
-
-    def write_parts(self, value: Any, binary: bool = True) -> list[Any]:
-        if isinstance(value, CompressedMatrix):
-            if value.num_rows == 0 or value.num_cols == 0:
-                value = np.zeros((0, 0), dtype=np.float32)
-            else:
-                return [self._compressed.write(value, binary)]
-        return self._full.write_parts(value, binary)
-
-    def write(self, value: Any, binary: bool = True) -> bytes:
-        return b"".join(bytes(p) for p in self.write_parts(value, binary))
-
-    def extract_range(self, value: Any, spec: str) -> Any:
-        holder = self._compressed if isinstance(value, CompressedMatrix) else self._full
-        return holder.extract_range(value, spec)
-
-    def to_output(self, value: Any, as_torch: bool) -> Any:
-        return value
-
-
 @dataclass(frozen=True)
 class ApplyCmvnOptions(OptionGroup):
     """apply-cmvn flags."""
@@ -339,9 +286,8 @@ def _run_apply(ctx: ToolContext) -> int:
     if not o.norm_means:
         # Kaldi only echoes the input here, compressed matrices staying compressed
         n = 0
-        holder = _GeneralMatrixHolder()
-        with SequentialTableReader(feat_rspecifier, holder) as reader, TableWriter(
-            feat_wspecifier, holder
+        with SequentialTableReader(feat_rspecifier, "general_matrix") as reader, TableWriter(
+            feat_wspecifier, "general_matrix"
         ) as writer:
             for utt, feats in reader:
                 writer.write(utt, feats)

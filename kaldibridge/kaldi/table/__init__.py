@@ -35,6 +35,8 @@ Holders (the ``holder=`` argument; Kaldi's names in brackets):
 ``double_matrix``      float64 matrix, same inputs [``Matrix<double>``]
 ``compressed_matrix``  :class:`CompressedMatrix` values; writes arrays compressed with
                        ``method=1..7``, byte-identical to Kaldi [``CompressedMatrix``]
+``general_matrix``     float32 matrix or, for CM/CM2/CM3 data, :class:`CompressedMatrix`
+                       kept as read and written back byte for byte [``GeneralMatrix``]
 ``vector``             float32 ``(dim,)``; FV/DV/text [``Vector<BaseFloat>``]
 ``double_vector``      float64 vector [``Vector<double>``]
 ``int_vector``         int32 ``(dim,)`` [``BasicVectorHolder<int32>``]

@@ -7,8 +7,8 @@ docstring for the value types.
 
 Kaldi: ``KaldiObjectHolder``, ``BasicHolder``, ``BasicVectorHolder``,
 ``BasicVectorVectorHolder``, ``TokenHolder``, ``TokenVectorHolder``, ``PosteriorHolder``,
-``WaveHolder``, ``HtkMatrixHolder`` (``src/util/kaldi-holder-inl.h``, ``src/hmm/posterior.cc``,
-``src/feat/wave-reader.h``).
+``WaveHolder``, ``HtkMatrixHolder``, ``GeneralMatrixHolder`` (``src/util/kaldi-holder-inl.h``,
+``src/hmm/posterior.cc``, ``src/feat/wave-reader.h``, ``src/matrix/general-matrix.h``).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ __all__ = [
     "MatrixHolder",
     "VectorHolder",
     "CompressedMatrixHolder",
+    "GeneralMatrixHolder",
     "IntVectorHolder",
     "IntVectorVectorHolder",
     "PosteriorHolder",
@@ -617,6 +618,58 @@ class CompressedMatrixHolder(Holder):
         return value
 
 
+class GeneralMatrixHolder(Holder):
+    """``general_matrix``: float matrices that stay in the form they were read in.
+
+    Binary ``CM``/``CM2``/``CM3`` data is read as a :class:`CompressedMatrix` and written
+    back byte for byte (text output decompresses it); ``FM``/``DM`` and text matrices are
+    read as float32 ``(rows, cols)`` arrays and written as ``FM``. An empty compressed
+    matrix is written as an empty ``FM``, as Kaldi does. A row/column range of a
+    compressed matrix gives a plain matrix.
+
+    Kaldi: ``GeneralMatrixHolder`` (``SequentialGeneralMatrixReader``/``GeneralMatrixWriter``).
+    Differences: sparse matrices (``SM``) are not supported.
+    """
+
+    name = "general_matrix"
+    supports_range = True
+
+    def __init__(self) -> None:
+        self._full = MatrixHolder(np.float32)
+        self._compressed = CompressedMatrixHolder()
+
+    def read(self, s: InputStream) -> np.ndarray | CompressedMatrix:
+        if s.peek(3) == b"\0BC":
+            return self._compressed.read(s)
+        return self._full.read(s)
+
+    def read_entries_fast(
+        self, s: InputStream
+    ) -> tuple[list[tuple[str, np.ndarray]], BaseException | None] | None:
+        """Reads one binary ``key FM/DM`` entry (see :meth:`MatrixHolder.read_entry_fast`);
+        compressed entries go through :meth:`read` and stay compressed."""
+        one = self._full.read_entry_fast(s)
+        return None if one is None else ([one], None)
+
+    def write_parts(self, value: Any, binary: bool = True) -> list[Any]:
+        if isinstance(value, CompressedMatrix):
+            if value.num_rows == 0 or value.num_cols == 0:
+                value = np.zeros((0, 0), dtype=np.float32)
+            else:
+                return [self._compressed.write(value, binary)]
+        return self._full.write_parts(value, binary)
+
+    def write(self, value: Any, binary: bool = True) -> bytes:
+        return b"".join(self.write_parts(value, binary))
+
+    def extract_range(self, value: np.ndarray | CompressedMatrix, spec: str) -> np.ndarray:
+        holder = self._compressed if isinstance(value, CompressedMatrix) else self._full
+        return holder.extract_range(value, spec)  # type: ignore[arg-type]
+
+    def to_output(self, value: Any, as_torch: bool) -> Any:
+        return value
+
+
 # --------------------------------------------------------------------------- vectors
 class VectorHolder(Holder):
     """``vector`` (float32) / ``double_vector`` (float64): FV/DV binary, ``[ v v ]`` text.
@@ -1082,6 +1135,7 @@ HOLDERS: dict[str, tuple[type[Holder], dict[str, Any]]] = {
     "matrix": (MatrixHolder, {"dtype": np.float32}),
     "double_matrix": (MatrixHolder, {"dtype": np.float64}),
     "compressed_matrix": (CompressedMatrixHolder, {}),
+    "general_matrix": (GeneralMatrixHolder, {}),
     "vector": (VectorHolder, {"dtype": np.float32}),
     "double_vector": (VectorHolder, {"dtype": np.float64}),
     "int_vector": (IntVectorHolder, {}),
