@@ -209,11 +209,6 @@ def fir_to_phase(h: list[float], phase: float) -> tuple[list[float], int]:
     return out, post
 
 
-def _dft_length(num_taps: int) -> int:
-    d = math.log(num_taps) / math.log(2.0)
-    return 1 << min(max(int(d + 2.77), 10), max(int(d + 1.77), 17))
-
-
 # ------------------------------------------------------------------ stage computations
 def _fft_filter(x: torch.Tensor, h: torch.Tensor, big_l: int = 1, lead: int = 0, length: int | None = None) -> torch.Tensor:
     """Valid part of the convolution of ``h`` with the signal ``u``: ``w[t] = sum_i h[i]
