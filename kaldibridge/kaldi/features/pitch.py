@@ -52,7 +52,7 @@ from kaldibridge.functional.resample import (
     linear_resample_num_output,
 )
 from kaldibridge.kaldi.features.pitch_rand import GlibcRandom
-from kaldibridge.kaldi.features.pitch_viterbi import traceback, viterbi_frames, viterbi_step_numpy
+from kaldibridge.kaldi.features.pitch_viterbi import traceback, viterbi_frames
 from kaldibridge.kaldi.options import OptionGroup, option
 
 __all__ = [
@@ -201,8 +201,9 @@ class _Setup:
     last_lag: int
     lags: np.ndarray  # (L,) float32 log-spaced lags in seconds
     inv_lags: np.ndarray  # (L,) float32 pitch in Hz of each state
-    weights: np.ndarray  # (num_measured_lags, L) float32 NCCF interpolation
-    weights64: np.ndarray  # the same in float64
+    #: (num_measured_lags, L) NCCF interpolation weights, rounded to float32 as the
+    #: reference computes them and stored in float64 for the float64 products
+    weights: np.ndarray
     trans: np.ndarray  # (L, L) float32 transition costs (j - i)^2 * factor, row i, column j
     soft_lags: np.ndarray  # (L,) float32 soft_min_f0 * lags
     fft_size: int
@@ -267,7 +268,9 @@ def _make_setup(opts: PitchExtractionOptions) -> _Setup:
     offset = _F32(_F32(-first_lag) / _F32(rs_f))
     lags_offset = (lags + offset).astype(np.float32)
     num_measured = last_lag + 1 - first_lag
-    weights = arbitrary_resample_matrix(num_measured, rs_f, float(_F32(rs_f * 0.5)), lags_offset, uw)
+    weights = arbitrary_resample_matrix(num_measured, rs_f, float(_F32(rs_f * 0.5)), lags_offset, uw).astype(
+        np.float64
+    )
     delta_pitch_sq = _F32(math.log(1.0 + float(_F32(opts.delta_pitch))) ** 2)
     factor = _F32(delta_pitch_sq * _F32(opts.penalty_factor))
     idx = np.arange(lags.size, dtype=np.int64)
@@ -281,8 +284,7 @@ def _make_setup(opts: PitchExtractionOptions) -> _Setup:
     # ``basic`` samples shifted by at most ``last_lag`` stay inside ``full``
     fft_size = _fft_friendly(full)
     row_base = np.arange(lags.size, dtype=np.int64) * lags.size
-    weights64 = weights.astype(np.float64)
-    for a in (lags, inv, weights, weights64, trans, soft, row_base):
+    for a in (lags, inv, weights, trans, soft, row_base):
         a.setflags(write=False)
     return _Setup(
         fs=fs_i,
@@ -294,7 +296,6 @@ def _make_setup(opts: PitchExtractionOptions) -> _Setup:
         lags=lags,
         inv_lags=inv,
         weights=weights,
-        weights64=weights64,
         trans=trans,
         soft_lags=soft,
         fft_size=fft_size,
@@ -455,7 +456,7 @@ class _PitchTracker:
         nccf_pitch = _nccf(inner, norm, ballast.astype(np.float64)[:, None])
         nccf_pov = _nccf(inner, norm, 0.0)
         avg_norm = (norm.sum(axis=1) / norm.shape[1]).astype(np.float32)
-        pitch_res = np.matmul(nccf_pitch, su.weights64).astype(np.float32, copy=False)
+        pitch_res = np.matmul(nccf_pitch, su.weights).astype(np.float32, copy=False)
         local = _local_cost(su, pitch_res)
         f0, count = self.nf, frames.shape[0]  # frames are f0, f0 + 1, ...
         self._reserve(f0 + count)
@@ -562,7 +563,7 @@ class _PitchTracker:
         if lo < n:
             # NCCF (no ballast) interpolated onto the lag grid at the chosen states only
             states = self.lag_idx[lo:n]
-            w = self.su.weights64[:, states]  # (num_measured_lags, frames)
+            w = self.su.weights[:, states]  # (num_measured_lags, frames)
             self.lag_nccf[lo:n] = np.einsum("fk,kf->f", self.nccf_pov[lo:n], w).astype(np.float32)
         self.n_traced = n
         self.latency = self._latency(self.opts.max_frames_latency)
@@ -610,18 +611,6 @@ def _local_cost(su: _Setup, nccf: np.ndarray) -> np.ndarray:
     out = np.subtract(_F32(1.0), nccf)
     out += su.soft_lags * nccf  # (1 - n) + s * n, each step rounded to float32
     return out
-
-
-def _viterbi_step(
-    su: _Setup, local: np.ndarray, prev: np.ndarray, buf: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """One frame of the dense (numpy) Viterbi recursion; see :mod:`.pitch_viterbi`.
-
-    Returns:
-        ``(backpointers, forward_cost, removed_min)`` as int32, float32 and float.
-    """
-    bp, fwd, m = viterbi_step_numpy(su.trans, su.row_base, local, prev, buf)
-    return bp.astype(np.int32), fwd, float(m)
 
 
 # =========================================================================== driver
