@@ -46,36 +46,22 @@ def sliding_window_bounds(
         ``(start, end)``, int64 tensors ``(max_frames,)`` for an int length or
         ``(batch, max_frames)`` for a tensor of lengths.
     """
-    if not isinstance(num_frames, Tensor):
-        # one length: a few numpy operations on small index arrays cost less than torch's
-        size = int(num_frames) if max_frames is None else max_frames
-        start_np, end_np = _bounds_np(int(num_frames), size, cmn_window, min_cmn_window, center)
-        return torch.from_numpy(start_np).to(device), torch.from_numpy(end_np).to(device)
-    n = num_frames.to(device=device, dtype=torch.int64).unsqueeze(-1)
-    size = int(num_frames.max()) if max_frames is None else max_frames
-    t = torch.arange(size, dtype=torch.int64, device=device)
-    if center:
-        start = t - cmn_window // 2
-        end = start + cmn_window
+    # small integer index arrays: a few numpy operations cost less than torch's, on any device
+    if isinstance(num_frames, Tensor):
+        n: int | np.ndarray = num_frames.detach().cpu().numpy().astype(np.int64)[..., None]
+        size = int(num_frames.max()) if max_frames is None else max_frames
     else:
-        start = t - cmn_window
-        end = t + 1
-    # move the window right when it starts before the sequence
-    end = torch.where(start < 0, end - start, end)
-    start = start.clamp(min=0)
-    if not center:
-        end = torch.where(end > t, torch.clamp(t + 1, min=min_cmn_window), end)
-    # move it left when it runs past the end
-    over = (end - n).clamp(min=0)
-    start = (start - over).clamp(min=0)
-    end = torch.minimum(end, n)
-    return start, end
+        n = int(num_frames)
+        size = n if max_frames is None else max_frames
+    start, end = _bounds_np(n, size, cmn_window, min_cmn_window, center)
+    return torch.from_numpy(start).to(device), torch.from_numpy(end).to(device)
 
 
 def _bounds_np(
-    n: int, size: int, cmn_window: int, min_cmn_window: int, center: bool
+    n: int | np.ndarray, size: int, cmn_window: int, min_cmn_window: int, center: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`sliding_window_bounds` of one length, with numpy (int64 ``(size,)`` each)."""
+    """:func:`sliding_window_bounds` with numpy: int64 ``(size,)`` for an int length,
+    ``(batch, size)`` for lengths ``(batch, 1)``."""
     t = np.arange(size, dtype=np.int64)
     if center:
         start = t - cmn_window // 2
@@ -83,14 +69,15 @@ def _bounds_np(
     else:
         start = t - cmn_window
         end = t + 1
+    # move the window right when it starts before the sequence
     end = np.where(start < 0, end - start, end)
     np.maximum(start, 0, out=start)
     if not center:
         end = np.where(end > t, np.maximum(t + 1, min_cmn_window), end)
+    # move it left when it runs past the end
     over = np.maximum(end - n, 0)
-    start -= over
-    np.maximum(start, 0, out=start)
-    np.minimum(end, n, out=end)
+    start = np.maximum(start - over, 0)
+    end = np.minimum(end, n)
     return start, end
 
 
