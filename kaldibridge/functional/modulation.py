@@ -304,7 +304,7 @@ def flanger(
         xp = torch.nn.functional.pad(x64, (pad, 0))
         delayed = sum(torch.gather(xp, -1, idx.expand(*x.shape[:-1], n)) * w for idx, w in zip(tap_idx, tap_w))
     elif _use_kernel(x64):
-        delayed = _flanger_feedback_compiled(x64, lfo, len(weights), feedback)
+        delayed = _flanger_feedback_compiled(x64, lag0, frac, len(weights), feedback)
     else:
         delayed = torch.stack(
             [
@@ -359,16 +359,20 @@ def _flanger_kernel(x, lag, frac, taps, feedback, out):  # type: ignore[no-untyp
             last = acc
 
 
-def _flanger_feedback_compiled(x: Tensor, lfo: Tensor, taps: int, feedback: float) -> Tensor:
-    """The delayed signal of every channel with :func:`_flanger_kernel` (CPU, no gradient)."""
+def _flanger_feedback_compiled(x: Tensor, lag: Tensor, frac: Tensor, taps: int, feedback: float) -> Tensor:
+    """The delayed signal of every channel with :func:`_flanger_kernel` (CPU, no gradient).
+
+    ``lag``/``frac``: ``(channels, n)`` integer (as float) and fractional LFO delays.
+    """
     channels, n = x.shape[-2], x.shape[-1]
     rows = x.reshape(math.prod(x.shape[:-2]), channels, n).numpy()
     out = np.empty_like(rows)
-    lag = np.floor(lfo.numpy())
+    lags = lag.to(torch.int64).numpy()
+    fracs = frac.numpy()
     kernel = _flanger_kernel.compiled()
     for c in range(channels):
         block = np.empty((rows.shape[0], n))
-        kernel(np.ascontiguousarray(rows[:, c]), lag[c].astype(np.int64), lfo.numpy()[c] - lag[c], taps, feedback, block)
+        kernel(np.ascontiguousarray(rows[:, c]), lags[c], fracs[c], taps, feedback, block)
         out[:, c] = block
     return torch.from_numpy(out).reshape(x.shape)
 

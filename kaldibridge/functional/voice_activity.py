@@ -35,9 +35,8 @@ _MAX_CHUNK = 256
 
 
 def _hann(n: int, device: torch.device) -> Tensor:
-    """SoX's ``lsx_apply_hann`` window: ``0.5 - 0.5 cos(2 pi i / (n - 1))``."""
-    if n == 1:
-        return torch.ones(1, dtype=torch.float64, device=device)
+    """SoX's ``lsx_apply_hann`` window: ``0.5 - 0.5 cos(2 pi i / (n - 1))`` (``[1]`` for
+    ``n == 1``, as torch gives it)."""
     return torch.hann_window(n, periodic=False, dtype=torch.float64, device=device)
 
 
