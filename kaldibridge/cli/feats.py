@@ -250,46 +250,18 @@ def _groups(fam: _Family) -> tuple[type[OptionGroup], ...]:
     return base + ((VtlnToolOptions,) if fam.vtln else ())
 
 
-COMPUTE_FBANK_FEATS = Tool(
-    "compute-fbank-feats",
-    usage=(
-        "Create Mel-filter bank (FBANK) feature files.\n"
-        "Usage:  compute-fbank-feats [options...] <wav-rspecifier> <feats-wspecifier>\n"
-    ),
-    run=lambda ctx: _run_family(ctx, _FBANK),
-    groups=_groups(_FBANK),
-    nargs=(2, 2),
-)
+def _family_tool(name: str, what: str, fam: _Family) -> Tool:
+    """The Tool of one compute-*-feats program (they differ only in name, usage and family)."""
+    return Tool(
+        name,
+        usage=f"Create {what} feature files.\nUsage:  {name} [options...] <wav-rspecifier> <feats-wspecifier>\n",
+        run=lambda ctx: _run_family(ctx, fam),
+        groups=_groups(fam),
+        nargs=(2, 2),
+    )
 
-COMPUTE_MFCC_FEATS = Tool(
-    "compute-mfcc-feats",
-    usage=(
-        "Create MFCC feature files.\n"
-        "Usage:  compute-mfcc-feats [options...] <wav-rspecifier> <feats-wspecifier>\n"
-    ),
-    run=lambda ctx: _run_family(ctx, _MFCC),
-    groups=_groups(_MFCC),
-    nargs=(2, 2),
-)
 
-COMPUTE_SPECTROGRAM_FEATS = Tool(
-    "compute-spectrogram-feats",
-    usage=(
-        "Create spectrogram feature files.\n"
-        "Usage:  compute-spectrogram-feats [options...] <wav-rspecifier> <feats-wspecifier>\n"
-    ),
-    run=lambda ctx: _run_family(ctx, _SPEC),
-    groups=_groups(_SPEC),
-    nargs=(2, 2),
-)
-
-COMPUTE_PLP_FEATS = Tool(
-    "compute-plp-feats",
-    usage=(
-        "Create PLP feature files.\n"
-        "Usage:  compute-plp-feats [options...] <wav-rspecifier> <feats-wspecifier>\n"
-    ),
-    run=lambda ctx: _run_family(ctx, _PLP),
-    groups=_groups(_PLP),
-    nargs=(2, 2),
-)
+COMPUTE_FBANK_FEATS = _family_tool("compute-fbank-feats", "Mel-filter bank (FBANK)", _FBANK)
+COMPUTE_MFCC_FEATS = _family_tool("compute-mfcc-feats", "MFCC", _MFCC)
+COMPUTE_SPECTROGRAM_FEATS = _family_tool("compute-spectrogram-feats", "spectrogram", _SPEC)
+COMPUTE_PLP_FEATS = _family_tool("compute-plp-feats", "PLP", _PLP)
