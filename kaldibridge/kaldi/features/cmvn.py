@@ -482,7 +482,6 @@ def _warn_floored_rows(floored: np.ndarray, n: int, o: SlidingWindowCmnOptions) 
     frames = np.nonzero(floored[:n] > 0)[0].tolist()
     if not frames:
         return
-    start, end = _np_bounds(n, o)
     limit = len(frames) if o.max_warnings < 0 else min(len(frames), o.max_warnings + 1)
     for i, t in enumerate(frames[:limit]):
         if i == o.max_warnings:
@@ -491,10 +490,11 @@ def _warn_floored_rows(floored: np.ndarray, n: int, o: SlidingWindowCmnOptions) 
                 "--max-warnings=-1 to see all warnings."
             )
         else:
+            start, end = _bounds_at(t, n, o)
             _log.warning(
                 "Flooring when normalizing variance, floored %d elements; num-frames was %d",
                 int(floored[t]),
-                int(end[t] - start[t]),
+                end - start,
             )
 
 
@@ -687,24 +687,6 @@ def _np_apply_cmvn_2d(x: np.ndarray, s: np.ndarray, norm_vars: bool) -> np.ndarr
     else:
         scale, offset, tiles = memo
     return _per_column(x, scale, offset, tiles)
-
-
-def _np_bounds(n: int, o: SlidingWindowCmnOptions) -> tuple[np.ndarray, np.ndarray]:
-    t = np.arange(n, dtype=np.int64)
-    if o.center:
-        start = t - o.cmn_window // 2
-        end = start + o.cmn_window
-    else:
-        start = t - o.cmn_window
-        end = t + 1
-    end = np.where(start < 0, end - start, end)
-    start = np.maximum(start, 0)
-    if not o.center:
-        end = np.maximum(t + 1, o.min_cmn_window)
-    over = np.maximum(end - n, 0)
-    start = np.maximum(start - over, 0)
-    end = np.minimum(end, n)
-    return start, end
 
 
 def _np_prefix_sums(x: np.ndarray, name: str, square: bool = False) -> np.ndarray:
