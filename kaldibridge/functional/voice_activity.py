@@ -166,17 +166,14 @@ def vad_start(
     meas_chunks: list[Tensor] = []
     mean_chunks: list[Tensor] = []
     eager = not _is_compiling()
-    boot = 0
     first = 0
     chunk = _FIRST_CHUNK
     while first < count:
         last = min(first + chunk, count)
         frames = xr[:, first * period : (last - 1) * period + mlen].unfold(-1, mlen, period)  # (rows, K, mlen)
         mags = torch.fft.rfft(frames * spec_win, dft).abs()[..., s0:s1]
-        mults = []
-        for _ in range(last - first):
-            mults.append(boot / (1.0 + boot) if boot >= 0 else smooth)
-            boot = -1 if boot == boot_max else (boot + 1 if boot >= 0 else boot)
+        # measure i keeps i / (i + 1) of the spectrum while booting (a running mean)
+        mults = [i / (1.0 + i) if i <= boot_max else smooth for i in range(first, last)]
         mult_t = torch.tensor(mults, dtype=torch.float64, device=device)
         fresh = mags * (1 - mult_t).view(1, -1, 1)  # the new spectrum's share, per measure
         powers = []
