@@ -42,11 +42,10 @@ def delta_filters(order: int = 2, window: int = 2) -> list[np.ndarray]:
     Returns:
         A list of ``order + 1`` new float32 arrays, tap ``k`` of filter ``i`` weighting
         frame ``t + k - i * window``.
+
+    Raises:
+        ValueError: ``order < 0`` or ``window <= 0``.
     """
-    if order < 0:
-        raise ValueError(f"delta order must be >= 0, got {order}")
-    if window <= 0:
-        raise ValueError(f"delta window must be > 0, got {window}")
     return [f.copy() for f in _delta_filters_cached(order, window)]
 
 
@@ -78,6 +77,13 @@ def _taps_of(filters: list[np.ndarray], reach: int) -> tuple[tuple[tuple[int, fl
     return tuple(out)
 
 
+def _check_order_window(order: int, window: int) -> None:
+    if order < 0:
+        raise ValueError(f"delta order must be >= 0, got {order}")
+    if window <= 0:
+        raise ValueError(f"delta window must be > 0, got {window}")
+
+
 def _delta_filters(order: int, window: int) -> list[np.ndarray]:
     """The regression filters of delta orders ``0..order``.
 
@@ -94,10 +100,7 @@ def _delta_filters(order: int, window: int) -> list[np.ndarray]:
         A list of ``order + 1`` float32 arrays, tap ``k`` of filter ``i`` weighting frame
         ``t + k - i * window``.
     """
-    if order < 0:
-        raise ValueError(f"delta order must be >= 0, got {order}")
-    if window <= 0:
-        raise ValueError(f"delta window must be > 0, got {window}")
+    _check_order_window(order, window)
     f32 = np.float32
     filters = [np.ones(1, dtype=f32)]
     normalizer = f32(0)
@@ -173,10 +176,7 @@ def add_deltas(
         order is one filter applied to the features (not deltas of deltas).
     """
     _check_lengths(feats, lengths, "add_deltas")
-    if order < 0:
-        raise ValueError(f"delta order must be >= 0, got {order}")
-    if window <= 0:
-        raise ValueError(f"delta window must be > 0, got {window}")
+    _check_order_window(order, window)
     num_frames, dim = feats.shape[-2], feats.shape[-1]
     if num_frames == 0:
         return feats.new_zeros(feats.shape[:-1] + (dim * (order + 1),))

@@ -6,6 +6,7 @@ Kaldi: ``DeltaFeaturesOptions``, ``ComputeDeltas`` in ``src/feat/feature-functio
 from __future__ import annotations
 
 import functools
+import math
 import sys
 import threading
 from dataclasses import dataclass
@@ -84,9 +85,7 @@ class _Scratch(threading.local):
     def get(self, name: str, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
         """An uninitialized array of ``shape``; the same memory on the next call."""
         dt = np.dtype(dtype)
-        size = 1
-        for d in shape:
-            size *= d
+        size = math.prod(shape)
         if size * dt.itemsize > _SCRATCH_MAX_BYTES:
             return np.empty(shape, dtype=dt)
         key = (name, dt.str)
