@@ -18,6 +18,7 @@ from kaldibridge.functional._f32math import cosf, sinf
 __all__ = [
     "remove_dc_offset",
     "frame_means",
+    "numpy_path_ok",
     "preemphasis",
     "frame_energy",
     "log_energy",
@@ -151,8 +152,9 @@ def recursive_twiddles(n_fft: int) -> tuple[np.ndarray, np.ndarray]:
 _NUMPY_CHUNK = 256  # frames per numpy FFT call: keeps the work set in cache
 
 
-def _numpy_ok(x: torch.Tensor) -> bool:
-    """Whether the numpy split-radix path may replace the torch one for ``x``."""
+def numpy_path_ok(x: torch.Tensor) -> bool:
+    """Whether a numpy (or torch CPU, no autograd) path may replace the generic torch one
+    for ``x``: a float32/float64 CPU tensor outside autograd and ``torch.compile``."""
     return (
         x.device.type == "cpu"
         and x.dtype in (torch.float32, torch.float64)
@@ -258,7 +260,7 @@ def half_complex_rfft(
         raise ValueError(f"half_complex_rfft needs an even FFT size, got {n_fft}")
     n = frames.shape[-1]
     half = n_fft // 2
-    if complex_fft == "split_radix" and half >= 2 and half & (half - 1) == 0 and n <= n_fft and _numpy_ok(frames):
+    if complex_fft == "split_radix" and half >= 2 and half & (half - 1) == 0 and n <= n_fft and numpy_path_ok(frames):
         return _half_complex_rfft_numpy(frames, n_fft, twiddles, ordered)
     if n < n_fft:
         frames = torch.nn.functional.pad(frames, (0, n_fft - n))

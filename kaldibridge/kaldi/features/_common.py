@@ -51,6 +51,7 @@ from kaldibridge.functional.spectral import (
     half_complex_rfft,
     half_complex_rfft_order,
     log_energy,
+    numpy_path_ok,
     preemphasis,
     recursive_twiddles,
     remove_dc_offset,
@@ -352,21 +353,12 @@ class FeatureComputer:
             and n >= 4
             and n & (n - 1) == 0
             and frames.dtype == torch.float32
-            and frames.device.type == "cpu"
-            and not (frames.requires_grad and torch.is_grad_enabled())
-            and not torch.compiler.is_compiling()
+            and numpy_path_ok(frames)
         )
 
     def _pocketfft_ok(self, frames: torch.Tensor) -> bool:
         """Whether :meth:`_compute_pocketfft` may replace the frame-major path."""
-        return (
-            self.column_stage is not None
-            and self.fft_mode == "torch"
-            and frames.dtype in (torch.float32, torch.float64)
-            and frames.device.type == "cpu"
-            and not (frames.requires_grad and torch.is_grad_enabled())
-            and not torch.compiler.is_compiling()
-        )
+        return self.column_stage is not None and self.fft_mode == "torch" and numpy_path_ok(frames)
 
     def _compute_pocketfft(
         self, frames: torch.Tensor, consts: Consts, generator: torch.Generator | None = None
@@ -422,11 +414,9 @@ class FeatureComputer:
             return hit
         q = self.frame_opts.padded_window_size // 4
         blocks = mel_blocks(consts["mel_t"]) if self.column_stage == "mel" else None
+        window = consts["window"].detach().float().numpy()
         plan = _ColumnPlan(
-            window=(
-                consts["window"].detach().float().numpy()[0::2].reshape(-1, 1).copy(),
-                consts["window"].detach().float().numpy()[1::2].reshape(-1, 1).copy(),
-            ),
+            window=(window[0::2].reshape(-1, 1).copy(), window[1::2].reshape(-1, 1).copy()),
             twiddles=(
                 consts["twiddle_re"].detach().float().numpy().reshape(q, 1).copy(),
                 consts["twiddle_im"].detach().float().numpy().reshape(q, 1).copy(),
