@@ -34,6 +34,7 @@ from torch import Tensor
 from kaldibridge._jit import jit_kernel
 from kaldibridge.errors import OptionError
 from kaldibridge.functional._compile import constant_result, is_compiling as _is_compiling
+from kaldibridge.functional.effects import _check_float
 
 __all__ = ["phaser", "flanger", "wave_table"]
 
@@ -85,11 +86,6 @@ def wave_table(
 def _check_range(name: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
         raise OptionError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
-
-
-def _check_float(waveform: Tensor, name: str) -> None:
-    if not waveform.is_floating_point():
-        raise OptionError(f"{name} expects a floating-point waveform, got {waveform.dtype}")
 
 
 def phaser(

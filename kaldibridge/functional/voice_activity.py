@@ -27,6 +27,7 @@ from torch import Tensor
 
 from kaldibridge.errors import OptionError
 from kaldibridge.functional._compile import is_compiling as _is_compiling
+from kaldibridge.functional.effects import _check_float
 
 __all__ = ["vad", "vad_start"]
 
@@ -98,8 +99,7 @@ def vad_start(
         OptionError: non-positive times or rates, an empty lifter range, an integer
             waveform, or ``multichannel`` with a 1-D input.
     """
-    if not waveform.is_floating_point():
-        raise OptionError(f"vad expects a floating-point waveform, got {waveform.dtype}")
+    _check_float(waveform, "vad")
     if multichannel and waveform.ndim < 2:
         raise OptionError("vad: multichannel=True needs a (..., channel, time) waveform")
     for name, value in (
