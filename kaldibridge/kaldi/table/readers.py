@@ -105,15 +105,7 @@ def _parse_script(raw: bytes, name: str) -> list[tuple[str, str]]:
             return [(p[0], p[1].strip()) for p in pairs]
     # Something is wrong: find the first bad line for the message.
     for lineno, rawline in enumerate(raw.split(b"\n"), 1):
-        try:
-            line = rawline.decode("utf-8")
-        except UnicodeDecodeError:
-            raise FormatError(f"script file {name!r}, line {lineno}: not valid UTF-8") from None
-        if not line:
-            raise FormatError(f"script file {name!r}: empty line {lineno}")
-        parts = line.strip().split(None, 1)
-        if len(parts) != 2 or line[0].isspace():
-            raise FormatError(f"script file {name!r}: invalid line {lineno}: {line!r}")
+        _script_entry(rawline, lineno, name)
     raise FormatError(f"script file {name!r}: cannot parse")  # pragma: no cover - unreachable
 
 
@@ -127,18 +119,26 @@ def _iter_script(rxfilename: str, allow_pipes: bool | None) -> Iterator[tuple[st
             if not raw:
                 break
             lineno += 1
-            try:
-                line = raw.decode("utf-8").rstrip("\n")
-            except UnicodeDecodeError:
-                raise FormatError(
-                    f"script file {s.name!r}, line {lineno}: not valid UTF-8"
-                ) from None
-            if not line:
-                raise FormatError(f"script file {s.name!r}: empty line {lineno}")
-            parts = line.strip().split(None, 1)
-            if len(parts) != 2 or line[0].isspace():
-                raise FormatError(f"script file {s.name!r}: invalid line {lineno}: {line!r}")
-            yield parts[0], parts[1].strip()
+            yield _script_entry(raw.rstrip(b"\n"), lineno, s.name)
+
+
+def _script_entry(line_bytes: bytes, lineno: int, name: str) -> tuple[str, str]:
+    """One script-file line (without its newline) as ``(key, rxfilename)``.
+
+    Raises:
+        FormatError: the line is not UTF-8, empty, starts with whitespace or has no
+            rxfilename after the key.
+    """
+    try:
+        line = line_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError(f"script file {name!r}, line {lineno}: not valid UTF-8") from None
+    if not line:
+        raise FormatError(f"script file {name!r}: empty line {lineno}")
+    parts = line.strip().split(None, 1)
+    if len(parts) != 2 or line[0].isspace():
+        raise FormatError(f"script file {name!r}: invalid line {lineno}: {line!r}")
+    return parts[0], parts[1].strip()
 
 
 # "path:offset" where the path has no pipe symbol and no leading whitespace: an offset
