@@ -648,3 +648,15 @@ def energy_floor_log(energy_floor: float) -> float | None:
     """``log(energy_floor)`` in float32 if the floor is positive, else ``None``."""
     ef = f32(energy_floor)
     return f32(math.log(ef)) if ef > 0.0 else None
+
+
+def floored_log_energy(log_energy: torch.Tensor | None, energy_floor: float, feature: str) -> torch.Tensor:
+    """Frame log energies ``(...)`` raised to ``log(energy_floor)`` where the floor is positive.
+
+    Raises:
+        ValueError: ``log_energy`` is ``None`` (``feature`` names the computer that needs it).
+    """
+    if log_energy is None:
+        raise ValueError(f"{feature} needs the frame log energy")
+    floor = energy_floor_log(energy_floor)
+    return log_energy if floor is None else torch.clamp_min(log_energy, floor)

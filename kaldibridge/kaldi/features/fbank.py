@@ -15,7 +15,7 @@ from kaldibridge.functional.spectral import FLT_EPSILON
 from kaldibridge.kaldi.features._common import (
     Consts,
     FeatureComputer,
-    energy_floor_log,
+    floored_log_energy,
     log_floor,
     power_spectrum,
     run_batch,
@@ -86,12 +86,7 @@ class FbankComputer(FeatureComputer):
         mel = log_floor(stage, FLT_EPSILON) if o.use_log_fbank else stage
         if not o.use_energy:
             return mel
-        if log_energy is None:
-            raise ValueError("FBANK with use_energy needs the frame log energy")
-        floor = energy_floor_log(o.energy_floor)
-        if floor is not None:
-            log_energy = torch.clamp_min(log_energy, floor)
-        e = log_energy.unsqueeze(-1)
+        e = floored_log_energy(log_energy, o.energy_floor, "FBANK with use_energy").unsqueeze(-1)
         return torch.cat([mel, e] if o.htk_compat else [e, mel], dim=-1)
 
 

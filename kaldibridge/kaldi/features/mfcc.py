@@ -18,7 +18,7 @@ from kaldibridge.functional.spectral import FLT_EPSILON
 from kaldibridge.kaldi.features._common import (
     Consts,
     FeatureComputer,
-    energy_floor_log,
+    floored_log_energy,
     log_floor,
     power_spectrum,
     run_batch,
@@ -108,11 +108,7 @@ class MfccComputer(FeatureComputer):
         if "lifter" in consts:
             feats = feats * consts["lifter"]
         if o.use_energy:
-            if energy is None:
-                raise ValueError("MFCC with use_energy needs the frame log energy")
-            floor = energy_floor_log(o.energy_floor)
-            if floor is not None:
-                energy = torch.clamp_min(energy, floor)
+            energy = floored_log_energy(energy, o.energy_floor, "MFCC with use_energy")
             feats = torch.cat([energy.unsqueeze(-1), feats[..., 1:]], dim=-1)
         if o.htk_compat:
             c0 = feats[..., :1]

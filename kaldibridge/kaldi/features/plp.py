@@ -16,7 +16,7 @@ from kaldibridge.functional.dct import lifter_coeffs
 from kaldibridge.functional.lpc import autocorr_bases, durbin, equal_loudness, lpc_to_cepstrum
 from kaldibridge.functional.mel import mel_filterbank
 from kaldibridge.functional.spectral import FLT_MIN
-from kaldibridge.kaldi.features._common import Consts, FeatureComputer, energy_floor_log, power_spectrum, run_batch
+from kaldibridge.kaldi.features._common import Consts, FeatureComputer, floored_log_energy, power_spectrum, run_batch
 from kaldibridge.kaldi.features.fbank import _cached_computer, _FeatureModule
 from kaldibridge.kaldi.features.frame_options import FrameExtractionOptions, MelBanksOptions, f32
 from kaldibridge.kaldi.options import OptionGroup, group, option
@@ -255,10 +255,7 @@ class PlpComputer(FeatureComputer):
         if f32(o.cepstral_scale) != 1.0:
             feats = feats * f32(o.cepstral_scale)
         if o.use_energy:
-            assert energy is not None
-            floor = energy_floor_log(o.energy_floor)
-            if floor is not None:
-                energy = torch.clamp_min(energy, floor)
+            energy = floored_log_energy(energy, o.energy_floor, "PLP with use_energy")
             feats = torch.cat([energy.unsqueeze(-1), feats[..., 1:]], dim=-1)
         if o.htk_compat:
             feats = torch.cat([feats[..., 1:], feats[..., :1]], dim=-1)

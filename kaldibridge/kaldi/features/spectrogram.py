@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import torch
 
 from kaldibridge.functional.spectral import FLT_EPSILON
-from kaldibridge.kaldi.features._common import Consts, FeatureComputer, energy_floor_log, log_floor, rfft, run_batch
+from kaldibridge.kaldi.features._common import Consts, FeatureComputer, floored_log_energy, log_floor, rfft, run_batch
 from kaldibridge.kaldi.features.fbank import _cached_computer, _FeatureModule
 from kaldibridge.kaldi.features.frame_options import FrameExtractionOptions
 from kaldibridge.kaldi.options import OptionGroup, group, option
@@ -68,13 +68,9 @@ class SpectrogramComputer(FeatureComputer):
         return self.finish(re * re + im * im, energy)
 
     def finish(self, stage: torch.Tensor, log_energy: torch.Tensor | None) -> torch.Tensor:
-        if log_energy is None:
-            raise ValueError("the spectrogram needs the frame log energy")
+        energy = floored_log_energy(log_energy, self.opts.energy_floor, "the spectrogram")
         logp = log_floor(stage, FLT_EPSILON)
-        floor = energy_floor_log(self.opts.energy_floor)
-        if floor is not None:
-            log_energy = torch.clamp_min(log_energy, floor)
-        return torch.cat([log_energy.unsqueeze(-1), logp[..., 1:]], dim=-1)
+        return torch.cat([energy.unsqueeze(-1), logp[..., 1:]], dim=-1)
 
 
 def spectrogram(
