@@ -287,31 +287,33 @@ def flanger(
     lfo = torch.stack([table[(t + off) % lfo_len] for off in offsets])  # (channels, n)
     lag0 = torch.floor(lfo)
     frac = lfo - lag0
-    if interpolation == "linear":
-        weights = [1 - frac, frac]
-    else:
-        weights = [1 - 1.5 * frac + 0.5 * frac * frac, 2 * frac - frac * frac, 0.5 * frac * frac - 0.5 * frac]
-    pad = buf_len + 1  # zeros before the start cover the longest lag (buf_len - 2 + 2)
-    device = x.device
-    tap_w = [w.to(device) for w in weights]
-    tap_idx = [(t - lag0.to(torch.int64) - j + pad).to(device) for j in range(len(weights))]
     x64 = x.to(torch.float64)
-    if feedback == 0.0:
-        xp = torch.nn.functional.pad(x64, (pad, 0))
-        delayed = sum(torch.gather(xp, -1, idx.expand(*x.shape[:-1], n)) * w for idx, w in zip(tap_idx, tap_w))
-    elif _use_kernel(x64):
-        delayed = _flanger_feedback_compiled(x64, lag0, frac, len(weights), feedback)
+    if feedback != 0.0 and _use_kernel(x64):
+        delayed = _flanger_feedback_compiled(x64, lag0, frac, 2 if interpolation == "linear" else 3, feedback)
     else:
-        delayed = torch.stack(
-            [
-                _flanger_feedback(
-                    x64[..., c, :], tap_idx, tap_w, c,
-                    _block_ends(sample_rate, low, high, lfo_len, sine, offsets[c], n), pad, feedback,
-                )
-                for c in range(channels)
-            ],
-            dim=-2,
-        )
+        # the array paths: per tap, its weight and its index into the zero-padded signal
+        if interpolation == "linear":
+            weights = [1 - frac, frac]
+        else:
+            weights = [1 - 1.5 * frac + 0.5 * frac * frac, 2 * frac - frac * frac, 0.5 * frac * frac - 0.5 * frac]
+        pad = buf_len + 1  # zeros before the start cover the longest lag (buf_len - 2 + 2)
+        device = x.device
+        tap_w = [w.to(device) for w in weights]
+        tap_idx = [(t - lag0.to(torch.int64) - j + pad).to(device) for j in range(len(weights))]
+        if feedback == 0.0:
+            xp = torch.nn.functional.pad(x64, (pad, 0))
+            delayed = sum(torch.gather(xp, -1, idx.expand(*x.shape[:-1], n)) * w for idx, w in zip(tap_idx, tap_w))
+        else:
+            delayed = torch.stack(
+                [
+                    _flanger_feedback(
+                        x64[..., c, :], tap_idx, tap_w, c,
+                        _block_ends(sample_rate, low, high, lfo_len, sine, offsets[c], n), pad, feedback,
+                    )
+                    for c in range(channels)
+                ],
+                dim=-2,
+            )
     y = (x64 * in_gain + delayed * delay_gain).clamp(-1.0, 1.0).to(waveform.dtype)
     return y.squeeze(0) if mono else y
 
