@@ -342,12 +342,19 @@ _FM_BATCH_ENTRIES = 2  # plain entries returned per call (saves per-call overhea
 # arrays alive at once costs more in page faults than it saves)
 
 
+def _entry_key(m: re.Match[bytes]) -> str | None:
+    """The key of an archive entry matched by a fast-path pattern, or None when it is not
+    UTF-8 (the general path then reports it)."""
+    try:
+        return m.group(1).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _alloc_plain(m: re.Match[bytes], avail: int) -> np.ndarray | None:
     """The array for a ``key FM/DM`` entry matched by ``_FAST_MATRIX_ENTRY``, or None when
     the key is not UTF-8 or the size is negative or more than the ``avail`` bytes left."""
-    try:
-        m.group(1).decode("utf-8")
-    except UnicodeDecodeError:
+    if _entry_key(m) is None:
         return None
     rows, cols = _ROWS_COLS.unpack(m.group(3))
     src = _F4 if m.group(2) == b"F" else _F8
@@ -401,9 +408,8 @@ class MatrixHolder(Holder):
             m = _FAST_CM_ENTRY.match(buf, i)
             if m is None:
                 break
-            try:
-                key = m.group(1).decode("utf-8")
-            except UnicodeDecodeError:
+            key = _entry_key(m)
+            if key is None:
                 break
             mn, rg, rows, cols = _CM_HEADER.unpack(m.group(2))
             if rows <= 0 or cols <= 0:
@@ -459,9 +465,8 @@ class MatrixHolder(Holder):
             m = match(buf, i)
             if m is None:
                 break
-            try:
-                key = m.group(1).decode("utf-8")
-            except UnicodeDecodeError:
+            key = _entry_key(m)
+            if key is None:
                 break
             rows, cols = _ROWS_COLS.unpack(m.group(3))
             src = _F4 if m.group(2) == b"F" else _F8
@@ -493,9 +498,8 @@ class MatrixHolder(Holder):
         m = s.match_ahead(_FAST_MATRIX_ENTRY, 128)
         if m is None:
             return None
-        try:
-            key = m.group(1).decode("utf-8")
-        except UnicodeDecodeError:
+        key = _entry_key(m)
+        if key is None:
             return None
         rows, cols = _ROWS_COLS.unpack(m.group(3))
         if rows < 0 or cols < 0:
