@@ -176,7 +176,6 @@ def split_radix_plan(n: int) -> SplitRadixPlan:
             s2b.append(off + m2 + m4 + np.arange(m4))
             ns = np.array([k for k in range(1, m4) if k != m8], dtype=np.int64)
             if len(ns):
-                any_tw = True
                 c1, sp1, sm1, c3, sp3, sm3 = tables[L]
                 twp.append(np.concatenate([off + m2 + ns, off + m2 + m4 + ns]))
                 twc.append(np.concatenate([c1, c3]))

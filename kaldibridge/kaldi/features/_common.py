@@ -238,6 +238,11 @@ class FeatureComputer:
         windowed frame ("windowed"), or none."""
         return "raw" if self.need_raw_log_energy() else None
 
+    def frame_log_energy(self, frames: torch.Tensor, raw_log_energy: torch.Tensor | None) -> torch.Tensor | None:
+        """The log energy :meth:`finish` needs (:meth:`energy_kind`) in the frame-major path:
+        ``raw_log_energy``, or that of the windowed ``frames (..., n)``, ``(...)``."""
+        return log_energy(frames, FLT_EPSILON) if self.energy_kind() == "windowed" else raw_log_energy
+
     #: what the column pipeline hands to :meth:`finish`: "mel" (mel filter-bank energies,
     #: ``consts["mel_t"]``), "power" (the power spectrum), or ``None`` (no column pipeline)
     column_stage: Literal["mel", "power"] | None = None

@@ -92,10 +92,7 @@ class MfccComputer(FeatureComputer):
         return "raw" if self.opts.raw_energy else "windowed"
 
     def compute_frames(self, frames: torch.Tensor, raw_log_energy: torch.Tensor | None, consts: Consts) -> torch.Tensor:
-        o = self.opts
-        energy = raw_log_energy
-        if o.use_energy and not o.raw_energy:
-            energy = torch.log(torch.clamp_min((frames * frames).sum(-1), FLT_EPSILON))
+        energy = self.frame_log_energy(frames, raw_log_energy)
         spec = power_spectrum(frames, self.frame_opts.padded_window_size, consts, mode=self.fft_mode, ordered=False)
         return self._cepstra(torch.matmul(spec, consts["mel_t_unordered"]), energy, consts)
 

@@ -57,9 +57,7 @@ class SpectrogramComputer(FeatureComputer):
     def compute_frames(self, frames: torch.Tensor, raw_log_energy: torch.Tensor | None, consts: Consts) -> torch.Tensor:
         o = self.opts
         n = self.frame_opts.padded_window_size
-        energy = raw_log_energy
-        if not o.raw_energy:
-            energy = torch.log(torch.clamp_min((frames * frames).sum(-1), FLT_EPSILON))
+        energy = self.frame_log_energy(frames, raw_log_energy)
         re, im = rfft(frames, n, consts, self.fft_mode)
         if o.return_raw_fft:
             head = torch.stack([re[..., 0], re[..., -1]], dim=-1)
