@@ -338,10 +338,7 @@ class InputStream:
         out: list[tuple[re.Match[bytes], np.ndarray]] = []
         if self._fd is None or self.size is None or not _HAVE_READV:
             return out, None, None
-        fd, size, readv, match = self._fd, self.size, os.readv, header.match
-        scratch = self._scratch
-        if scratch is None or len(scratch) != peek:
-            scratch = self._scratch = bytearray(peek)
+        size, match = self.size, header.match
         while len(out) < max_records:
             if len(self._buf) - self._i < lookahead:
                 self._fill(lookahead)
@@ -361,28 +358,9 @@ class InputStream:
                 self._i = e + n
                 out.append((m, dest))
                 continue
-            mv = memoryview(dest).cast("B")
-            mv[:have] = memoryview(buf)[e:]
-            start = self._base + e
-            self._base += len(buf)
-            self._buf, self._i = b"", 0
-            got = have
+            self._i = e
             try:
-                while got < n:
-                    try:
-                        k = readv(fd, [mv[got:], scratch])
-                    except OSError as err:
-                        raise KaldiIOError(f"error reading {self.name!r} at offset {self.pos}: {err}") from err
-                    if not k:
-                        self._eof = True
-                        self.truncated(what, start, n, got)
-                    if k <= n - got:
-                        got += k
-                        self._base += k
-                    else:
-                        self._base += n - got
-                        self._buf = bytes(memoryview(scratch)[: k - (n - got)])
-                        got = n
+                self.readinto_peek(memoryview(dest).cast("B"), what, peek)
             except KaldiBridgeError as err:
                 return out, err, m
             out.append((m, dest))
