@@ -620,13 +620,13 @@ def rfft(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Kaldi's real FFT of windowed frames ``(..., n) -> (real, imag)`` each ``(..., n_fft/2+1)``.
 
-    Kaldi: ``SplitRadixRealFft`` / ``RealFft``: a complex FFT of half length (here
-    ``torch.fft``) followed by a split step whose twiddle factors Kaldi generates by
-    repeated float32 multiplication; that step and its twiddles are reproduced exactly.
-    With ``mode="kaldi"`` the half-length complex FFT is Kaldi's split-radix (or, for
-    other sizes, mixed-radix) algorithm with Kaldi's rounding; with ``mode="torch"`` it is
-    ``torch.fft.fft`` (an order of magnitude faster; log energies of bins far below the
-    frame's total energy then differ from Kaldi's by up to about 1e-3).
+    Kaldi: ``SplitRadixRealFft`` / ``RealFft``: a complex FFT of half length followed by a
+    split step whose twiddle factors Kaldi generates by repeated float32 multiplication;
+    that step and its twiddles are reproduced exactly. With ``mode="kaldi"`` the
+    half-length complex FFT is Kaldi's split-radix (or, for other sizes, mixed-radix)
+    algorithm with Kaldi's rounding; with ``mode="torch"`` it is ``torch.fft.fft`` (faster;
+    log energies of bins far below the frame's total energy then differ from Kaldi's, see
+    :func:`kaldibridge.kaldi.fbank`'s ``fft`` argument).
     """
     tw = (consts["twiddle_re"], consts["twiddle_im"])
     if mode == "torch":
