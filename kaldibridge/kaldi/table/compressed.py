@@ -283,20 +283,27 @@ def decompress(cm: CompressedMatrix, dtype: type = np.float32) -> np.ndarray:
         return _decompress(cm, dtype)
 
 
+def _cm1_parts(payload: Any, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """Views of a ``CM`` payload: the per-column uint16 quantiles ``(cols, 4)`` and the
+    byte codes ``(cols, rows)`` (stored column by column)."""
+    headers = np.frombuffer(payload, dtype="<u2", count=4 * cols).reshape(cols, 4)
+    codes = np.frombuffer(payload, dtype=np.uint8, offset=8 * cols, count=rows * cols)
+    return headers, codes.reshape(cols, rows)
+
+
 def _decompress(cm: CompressedMatrix, dtype: type) -> np.ndarray:
     rows, cols = cm.num_rows, cm.num_cols
     mn, rg = _F32(cm.min_value), _F32(cm.range)
     buf = cm.payload
     if cm.fmt == 1:
-        headers = np.frombuffer(buf, dtype="<u2", count=4 * cols).reshape(cols, 4)
-        data = np.frombuffer(buf, dtype=np.uint8, offset=8 * cols, count=rows * cols)
+        headers, codes = _cm1_parts(buf, rows, cols)
         kernel = _cm_kernel(cm_decode_kernel, 4 * rows * cols)
         if kernel is not None:
             out = np.empty((rows, cols), dtype=_F32)
-            kernel(mn, rg, headers, data.reshape(cols, rows), out)
+            kernel(mn, rg, headers, codes, out)
         else:
             table = _cm_tables(mn, rg, headers)  # (256, cols)
-            out = _gather_cm(table.reshape(-1), data.reshape(cols, rows), cols, 0)
+            out = _gather_cm(table.reshape(-1), codes, cols, 0)
     elif cm.fmt == 2:
         inc = _F32(np.float64(rg) * (1.0 / 65535.0))
         data = np.frombuffer(buf, dtype="<u2", count=rows * cols).reshape(rows, cols)
@@ -357,8 +364,7 @@ def iter_cm_batch(
     if kernel is not None:
         # element by element straight into each new row-major array: no tables
         for mn_, rg_, r, c, payload in items:
-            headers = np.frombuffer(payload, dtype="<u2", count=4 * c).reshape(c, 4)
-            codes = np.frombuffer(payload, dtype=np.uint8, offset=8 * c, count=r * c).reshape(c, r)
+            headers, codes = _cm1_parts(payload, r, c)
             m = np.empty((r, c), dtype=_F32)
             kernel(_F32(mn_), _F32(rg_), headers, codes, m)
             yield m if m.dtype == dtype else m.astype(dtype)
@@ -374,10 +380,8 @@ def iter_cm_batch(
         table = _tables_from_p(p).reshape(-1)  # (256 * total cols,): byte-major
     stride = int(cols_a.sum())
     col0 = 0
-    for it in items:
-        r, c = it[2], it[3]
-        codes = np.frombuffer(it[4], dtype=np.uint8, offset=8 * c, count=r * c).reshape(c, r)
-        m = _gather_cm(table, codes, stride, col0)
+    for _, _, r, c, payload in items:
+        m = _gather_cm(table, _cm1_parts(payload, r, c)[1], stride, col0)
         yield m if m.dtype == dtype else m.astype(dtype)
         col0 += c
 

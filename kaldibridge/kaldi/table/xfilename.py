@@ -388,10 +388,7 @@ class InputStream:
             FormatError: the file ends first (message: file, offset, ``what``).
         """
         n = len(mv)
-        try:
-            got = os.preadv(self._fd, [mv], offset)  # type: ignore[arg-type]
-        except (OSError, TypeError) as e:
-            raise KaldiIOError(f"error reading {self.name!r} at offset {offset}: {e}") from e
+        got = 0
         while got < n:
             try:
                 k = os.preadv(self._fd, [mv[got:]], offset + got)  # type: ignore[arg-type]
