@@ -54,7 +54,6 @@ _CHUNK = 1 << 13
 _UNKNOWN_SIZE_LIMIT = 1 << 24
 _HAVE_READV = hasattr(os, "readv")
 _HAVE_PREADV = hasattr(os, "preadv") and hasattr(os, "pread")
-_WS = b" \t\n\r\v\f"
 _NOT_WS = re.compile(rb"[^ \t\n\r\v\f]")
 _WS_RE = re.compile(rb"[ \t\n\r\v\f]")
 
