@@ -29,7 +29,7 @@ from kaldibridge.kaldi.table.compressed import (
     parse_compressed,
 )
 from kaldibridge.kaldi.table.specifiers import parse_matrix_range
-from kaldibridge.kaldi.table.xfilename import InputStream
+from kaldibridge.kaldi.table.xfilename import _UNKNOWN_SIZE_LIMIT, InputStream
 
 __all__ = [
     "Holder",
@@ -327,8 +327,6 @@ _ROWS_COLS = struct.Struct("<ixi")
 
 
 # An archive entry "key CM <16-byte global header>" (fast batched path).
-# Without a known size (pipes), plain payloads up to this size are allocated at once.
-_UNKNOWN_SIZE_FAST = 1 << 24
 _FAST_CM_ENTRY = re.compile(rb"[ \t\n\r\v\f]*([^ \t\n\r\v\f]{1,4096})[ \t]\0BCM (.{16})", re.S)
 _CM_HEADER = struct.Struct("<ffii")
 _CM_TOKENS = {b"CM ": 1, b"CM2 ": 2, b"CM3 ": 3}
@@ -472,7 +470,7 @@ class MatrixHolder(Holder):
             src = _F4 if m.group(2) == b"F" else _F8
             rem = s.remaining()
             nbytes = rows * cols * src.itemsize
-            if rows < 0 or cols < 0 or nbytes > (_UNKNOWN_SIZE_FAST if rem is None else rem - (m.end() - i)):
+            if rows < 0 or cols < 0 or nbytes > (_UNKNOWN_SIZE_LIMIT if rem is None else rem - (m.end() - i)):
                 break  # read_entry_fast reads big pipe payloads as they come, or reports
             s.advance_to(m.end())
             if not rows or not cols:
